@@ -1,0 +1,37 @@
+# DIDACTO — `make run` starts the server on the embedded defaults; `make test`
+# runs everything. Both install missing system packages first.
+GO      ?= go
+ADDR    ?= 127.0.0.1:8080
+DATA    ?= ./data
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/didacto/didacto/internal/version.Version=$(VERSION)
+
+.PHONY: run test bench lint package build setup clean
+
+run:
+	@scripts/setup.sh run
+	CGO_ENABLED=0 $(GO) run -ldflags '$(LDFLAGS)' ./cmd/didacto-server --addr $(ADDR) --data-dir $(DATA) --demo
+
+test:
+	@scripts/setup.sh test
+	scripts/test.sh
+
+bench:
+	@scripts/setup.sh test
+	scripts/bench.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+build:
+	mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/didacto-server ./cmd/didacto-server
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/didacto-agent ./cmd/didacto-agent
+
+package:
+	@scripts/setup.sh test
+	scripts/package.sh
+
+clean:
+	rm -rf bin dist

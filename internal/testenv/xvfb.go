@@ -1,0 +1,68 @@
+package testenv
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Display is a throwaway Xvfb X server.
+type Display struct {
+	Name string // e.g. ":99"
+	proc *Proc
+}
+
+// Env returns os.Environ with DISPLAY pointing at d (and a UTF-8 locale,
+// which fyne wants).
+func (d *Display) Env() []string {
+	env := []string{"DISPLAY=" + d.Name, "LANG=C.UTF-8"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DISPLAY=") && !strings.HasPrefix(kv, "LANG=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// StartXvfb starts Xvfb on a free display with one screen of the given size
+// (e.g. "1920x1080x24") and stops it when the test ends.
+func StartXvfb(tb testing.TB, screen string) *Display {
+	tb.Helper()
+	bin := LookPath(tb, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	// -displayfd: Xvfb picks a free display and writes its number to fd 3.
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	p, err := StartProc(cmd)
+	w.Close()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Stop(5 * time.Second) })
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			tb.Fatalf("Xvfb did not report a display:\n%s", p.Output())
+		}
+		return &Display{Name: ":" + n, proc: p}
+	case <-time.After(20 * time.Second):
+		tb.Fatalf("Xvfb did not start in time:\n%s", p.Output())
+	}
+	return nil
+}
+
+// String is the display name.
+func (d *Display) String() string { return fmt.Sprint(d.Name) }
