@@ -158,11 +158,64 @@ type Lectures interface {
 	RemoveMember(ctx context.Context, lectureID, studentID int64) error
 }
 
+// Presence is one sighting of a student's agent in a lecture.
+type Presence struct {
+	LectureID int64
+	StudentID int64
+	Day       string    // civil date "2006-01-02" in the school's time zone
+	SeenAt    time.Time // when the server heard from the agent
+	// MaxGap: a sighting within MaxGap of the previous one adds the time in
+	// between to the connected total; a longer gap counts as offline.
+	MaxGap time.Duration
+}
+
+// AttendanceRow is one student's presence in a lecture on one day.
+type AttendanceRow struct {
+	LectureID        int64
+	StudentID        int64
+	StudentName      string // filled on reads
+	StudentEmail     string // filled on reads
+	Day              string
+	FirstSeen        time.Time
+	LastSeen         time.Time
+	ConnectedSeconds int64
+}
+
+// Attendance persists presence per student per day.
+type Attendance interface {
+	// RecordPresence upserts the (lecture, student, day) row atomically.
+	RecordPresence(ctx context.Context, p Presence) error
+	// AttendanceByLecture lists rows with fromDay <= day <= toDay (inclusive,
+	// "" = unbounded), ordered by day then student name.
+	AttendanceByLecture(ctx context.Context, lectureID int64, fromDay, toDay string) ([]AttendanceRow, error)
+}
+
+// AuditEntry records who did what to whom in a lecture's live sessions.
+type AuditEntry struct {
+	ID        int64
+	LectureID int64
+	ActorID   int64  // who acted (0: the system)
+	SubjectID int64  // whom it concerned (0: nobody in particular)
+	Action    string // join, takeover, kick, leave, control_start, control_end, ...
+	Detail    string
+	Replica   string
+	At        time.Time
+}
+
+// Audit persists the audit log.
+type Audit interface {
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// AuditByLecture lists newest first.
+	AuditByLecture(ctx context.Context, lectureID int64, p PageRequest) ([]AuditEntry, int, error)
+}
+
 // Store is everything the server persists.
 type Store interface {
 	Users
 	Tokens
 	Lectures
+	Attendance
+	Audit
 	// Ping checks the database is reachable (for /healthz).
 	Ping(ctx context.Context) error
 	Close() error
