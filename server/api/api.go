@@ -1,0 +1,371 @@
+// Package api serves the core REST API under /api/v1: accounts, lectures,
+// enrollment and membership, with authorization checked on every endpoint
+// (another professor's lecture answers 404, never data).
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/plan"
+	"github.com/didacto/didacto/server/store"
+	"github.com/didacto/didacto/wire"
+)
+
+// MaxTitleLen bounds lecture titles.
+const MaxTitleLen = 200
+
+// API holds the core handlers.
+type API struct {
+	store  store.Store
+	auth   *auth.Service
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// New returns the core API.
+func New(st store.Store, a *auth.Service, now func() time.Time, logger *slog.Logger) *API {
+	if now == nil {
+		now = time.Now
+	}
+	return &API{store: st, auth: a, now: now, logger: logger}
+}
+
+// Register mounts the routes on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	h := func(pattern string, fn httpx.HandlerFunc) { mux.Handle(pattern, fn) }
+	req := a.auth.Require
+	prof, stud := wire.RoleProfessor, wire.RoleStudent
+
+	h("POST /api/v1/auth/register", a.register)
+	h("POST /api/v1/auth/login", a.login)
+	h("POST /api/v1/auth/refresh", a.refresh)
+	h("POST /api/v1/auth/logout", a.logout)
+	mux.Handle("GET /api/v1/me", req(a.me))
+	mux.Handle("POST /api/v1/signal/ticket", req(a.ticket))
+
+	mux.Handle("POST /api/v1/lectures", req(a.createLecture, prof))
+	mux.Handle("GET /api/v1/lectures", req(a.listLectures))
+	mux.Handle("POST /api/v1/lectures/join", req(a.join, stud))
+	mux.Handle("GET /api/v1/lectures/{id}", req(a.getLecture))
+	mux.Handle("PATCH /api/v1/lectures/{id}", req(a.updateLecture, prof))
+	mux.Handle("DELETE /api/v1/lectures/{id}", req(a.deleteLecture, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/activate", req(a.activate, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/deactivate", req(a.deactivate, prof))
+	mux.Handle("GET /api/v1/lectures/{id}/enrollments", req(a.lectureEnrollments, prof))
+	mux.Handle("GET /api/v1/lectures/{id}/students", req(a.members, prof))
+	mux.Handle("DELETE /api/v1/lectures/{id}/students/{studentId}", req(a.removeMember, prof))
+	mux.Handle("DELETE /api/v1/lectures/{id}/membership", req(a.leave, stud))
+	mux.Handle("GET /api/v1/enrollments", req(a.myEnrollments, stud))
+	mux.Handle("POST /api/v1/enrollments/{id}/accept", req(a.accept, prof))
+	mux.Handle("POST /api/v1/enrollments/{id}/reject", req(a.reject, prof))
+	mux.Handle("DELETE /api/v1/enrollments/{id}", req(a.cancel, stud))
+}
+
+// ---- accounts ----
+
+func (a *API) register(w http.ResponseWriter, r *http.Request) error {
+	var body wire.RegisterRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	u, err := a.auth.Register(r.Context(), body)
+	if err != nil {
+		return err
+	}
+	a.logger.Info("account registered", "user_id", u.ID, "role", u.Role)
+	httpx.WriteJSON(w, http.StatusCreated, auth.PublicUser(u, a.now()))
+	return nil
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	var body wire.LoginRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Session != "" && body.Session != "cookie" && body.Session != "bearer" {
+		return httpx.Invalid(wire.FieldError{Field: "session", Message: `must be "cookie" or "bearer"`})
+	}
+	u, err := a.auth.Login(r.Context(), body.Email, body.Password)
+	if err != nil {
+		return err
+	}
+	if body.Session == "cookie" {
+		if err := a.auth.StartSession(r.Context(), w, u); err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, http.StatusOK, auth.PublicUser(u, a.now()))
+		return nil
+	}
+	pair, err := a.auth.IssueTokens(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, pair)
+	return nil
+}
+
+func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
+	var body wire.RefreshRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	pair, err := a.auth.Refresh(r.Context(), body.RefreshToken)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.WriteJSON(w, http.StatusOK, pair)
+	return nil
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	if _, err := r.Cookie(auth.SessionCookie); err == nil && r.Header.Get("Authorization") == "" {
+		if _, err := a.auth.Authenticate(r); err != nil { // checks CSRF for the cookie session
+			return err
+		}
+		if err := a.auth.EndSession(r.Context(), w, r); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	var body wire.RefreshRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := a.auth.Logout(r.Context(), body.RefreshToken); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	u, err := a.store.UserByID(r.Context(), id.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "account no longer exists")
+	}
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, auth.PublicUser(u, a.now()))
+	return nil
+}
+
+func (a *API) ticket(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	t, exp := a.auth.Ticket(id)
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"ticket": t, "expires_at": exp.UTC()})
+	return nil
+}
+
+// ---- lectures ----
+
+func validTitle(title string) (string, error) {
+	title = strings.TrimSpace(title)
+	if title == "" || utf8.RuneCountInString(title) > MaxTitleLen {
+		return "", httpx.Invalid(wire.FieldError{Field: "title", Message: fmt.Sprintf("must be 1 to %d characters", MaxTitleLen)})
+	}
+	return title, nil
+}
+
+// codeAlphabet leaves out look-alikes (0/O, 1/I/L) so codes read well on a projector.
+const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// CodeLen is the length of a join code.
+const CodeLen = 6
+
+func newCode() (string, error) {
+	b := make([]byte, CodeLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("join code: %w", err)
+	}
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return string(b), nil
+}
+
+// NormalizeCode accepts codes typed with spaces, dashes or lower case.
+func NormalizeCode(code string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.ToUpper(strings.TrimSpace(code)))
+}
+
+func (a *API) createLecture(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	var body wire.CreateLectureRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	title, err := validTitle(body.Title)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		code, err := newCode()
+		if err != nil {
+			return err
+		}
+		l, err := a.store.CreateLecture(r.Context(), store.Lecture{OwnerID: id.UserID, Title: title, Code: code})
+		if errors.Is(err, store.ErrCodeTaken) && attempt < 8 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("creating lecture: %w", err)
+		}
+		l.OwnerName = id.Name
+		w.Header().Set("Location", fmt.Sprintf("/api/v1/lectures/%d", l.ID))
+		httpx.WriteJSON(w, http.StatusCreated, LectureView(l))
+		return nil
+	}
+}
+
+func (a *API) listLectures(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	page, size, err := httpx.Paging(r)
+	if err != nil {
+		return err
+	}
+	p := store.PageRequest{Page: page, Size: size}
+	var ls []store.Lecture
+	var total int
+	if id.Role == wire.RoleProfessor {
+		ls, total, err = a.store.LecturesByOwner(r.Context(), id.UserID, p)
+	} else {
+		ls, total, err = a.store.LecturesByMember(r.Context(), id.UserID, p)
+	}
+	if err != nil {
+		return err
+	}
+	out := wire.Page[wire.Lecture]{Items: make([]wire.Lecture, 0, len(ls)), Page: page, Size: size, Total: total}
+	for _, l := range ls {
+		out.Items = append(out.Items, LectureView(l))
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// LectureView is the wire view of a lecture.
+func LectureView(l store.Lecture) wire.Lecture {
+	return wire.Lecture{ID: l.ID, Title: l.Title, Code: l.Code, OwnerID: l.OwnerID, OwnerName: l.OwnerName,
+		Active: l.Active, CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
+}
+
+var errNoLecture = httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no such lecture")
+
+// OwnedLecture loads the lecture in {id} and checks the caller owns it.
+// Someone else's lecture is indistinguishable from a missing one.
+func OwnedLecture(ctx context.Context, st store.Lectures, r *http.Request, id auth.Identity) (store.Lecture, error) {
+	lid, err := httpx.PathID(r, "id")
+	if err != nil {
+		return store.Lecture{}, err
+	}
+	l, err := st.LectureByID(ctx, lid)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && l.OwnerID != id.UserID) {
+		return store.Lecture{}, errNoLecture
+	}
+	return l, err
+}
+
+func (a *API) getLecture(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	lid, err := httpx.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	l, err := a.store.LectureByID(r.Context(), lid)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNoLecture
+	}
+	if err != nil {
+		return err
+	}
+	allowed := l.OwnerID == id.UserID
+	if !allowed && id.Role == wire.RoleStudent {
+		if allowed, err = a.store.IsMember(r.Context(), l.ID, id.UserID); err != nil {
+			return err
+		}
+	}
+	if !allowed {
+		return errNoLecture
+	}
+	httpx.WriteJSON(w, http.StatusOK, LectureView(l))
+	return nil
+}
+
+func (a *API) updateLecture(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	l, err := OwnedLecture(r.Context(), a.store, r, id)
+	if err != nil {
+		return err
+	}
+	var body wire.UpdateLectureRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Title != nil {
+		title, err := validTitle(*body.Title)
+		if err != nil {
+			return err
+		}
+		if l, err = a.store.UpdateLectureTitle(r.Context(), l.ID, title); err != nil {
+			return err
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, LectureView(l))
+	return nil
+}
+
+func (a *API) deleteLecture(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	l, err := OwnedLecture(r.Context(), a.store, r, id)
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteLecture(r.Context(), l.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) activate(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	return a.setActive(w, r, id, true)
+}
+
+func (a *API) deactivate(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	return a.setActive(w, r, id, false)
+}
+
+func (a *API) setActive(w http.ResponseWriter, r *http.Request, id auth.Identity, active bool) error {
+	l, err := OwnedLecture(r.Context(), a.store, r, id)
+	if err != nil {
+		return err
+	}
+	owner, err := a.store.UserByID(r.Context(), id.UserID)
+	if err != nil {
+		return err
+	}
+	limits := plan.For(owner.PremiumUntil, a.now())
+	l, err = a.store.SetLectureActive(r.Context(), l.ID, active, limits.MaxActiveLectures)
+	if errors.Is(err, store.ErrLimitReached) {
+		return httpx.Errorf(http.StatusConflict, wire.CodePlanLimit,
+			"the free plan allows %d active lectures at once; deactivate one or upgrade to Premium", limits.MaxActiveLectures)
+	}
+	if err != nil {
+		return err
+	}
+	l.OwnerName = id.Name
+	httpx.WriteJSON(w, http.StatusOK, LectureView(l))
+	return nil
+}
