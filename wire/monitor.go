@@ -20,6 +20,9 @@ type FrameHints struct {
 	Width      int  `json:"width"`
 	Quality    int  `json:"quality"`
 	Watched    bool `json:"watched"`
+	// NeedFrame asks for a full picture at once: a keep-alive arrived but
+	// the server holds no frame (it restarted, or the frame expired).
+	NeedFrame bool `json:"need_frame,omitempty"`
 }
 
 // MonitorTile is one member's state on the monitoring grid.

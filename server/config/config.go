@@ -1,0 +1,171 @@
+// Package config loads the server's settings from, in rising priority, a
+// config file, DIDACTO_* environment variables and command-line flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is every server setting.
+type Config struct {
+	Addr        string // listen address
+	DataDir     string // SQLite file and local state
+	DatabaseURL string // "" = SQLite in DataDir; postgres://… = PostgreSQL
+	RedisURL    string // "" = in-memory locks, frames and relay
+	PublicURL   string // how browsers reach the server (origin checks, cookies)
+	TLSCert     string
+	TLSKey      string
+	Demo        bool   // create demo accounts on first start
+	LogLevel    string // debug, info, warn, error
+	LogFormat   string // text or json
+	Replica     string // this replica's name in logs and the audit log
+	TimeZone    string // attendance days are counted in this zone
+	ICEServers  []string
+	// Frame and presence tuning.
+	FrameTTL time.Duration // a frame older than this is not shown
+	// PortOne (payments). Empty keys switch payments off.
+	PortOne PortOne
+}
+
+// PortOne holds the payment gateway settings.
+type PortOne struct {
+	V1Key, V1Secret, V1StoreCode   string
+	V2Secret, V2StoreID, V2Channel string
+	WebhookSecrets                 []string
+	V1BaseURL, V2BaseURL           string
+}
+
+// Load parses args (without the program name) and the environment.
+func Load(args []string) (Config, error) {
+	fs := pflag.NewFlagSet("didacto-server", pflag.ContinueOnError)
+	fs.String("config", "", "config file (yaml, toml or json)")
+	fs.String("addr", "127.0.0.1:8080", "listen address")
+	fs.String("data-dir", "./data", "data directory (SQLite database)")
+	fs.String("database-url", "", "database URL: empty for SQLite in the data dir, or postgres://…")
+	fs.String("redis-url", "", "Redis URL (redis://host:port/db) for several replicas; empty = in memory")
+	fs.String("public-url", "", "public base URL, e.g. https://didacto.school.example")
+	fs.String("tls-cert", "", "TLS certificate file")
+	fs.String("tls-key", "", "TLS key file")
+	fs.Bool("demo", false, "create a demo professor and student on first start")
+	fs.String("log-level", "info", "log level: debug, info, warn, error")
+	fs.String("log-format", "text", "log format: text or json")
+	fs.String("replica", "", "replica name (default: host name)")
+	fs.String("time-zone", "Local", "IANA time zone in which attendance days are counted")
+	fs.StringSlice("ice-servers", nil, "STUN/TURN URLs handed to both peers (empty: LAN only)")
+	fs.Duration("frame-ttl", 60*time.Second, "how long a student's last frame stays on the grid")
+	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
+	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
+	fs.String("portone-v1-store-code", "", "PortOne V1 merchant identification code (imp…)")
+	fs.String("portone-v2-secret", "", "PortOne V2 API secret")
+	fs.String("portone-v2-store-id", "", "PortOne V2 store id")
+	fs.String("portone-v2-channel-key", "", "PortOne V2 channel key")
+	fs.StringSlice("portone-webhook-secrets", nil, "PortOne V2 webhook secrets (whsec_…), two during rotation")
+	fs.String("portone-v1-base-url", "https://api.iamport.kr", "PortOne V1 API base URL")
+	fs.String("portone-v2-base-url", "https://api.portone.io", "PortOne V2 API base URL")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+
+	v := viper.New()
+	v.SetEnvPrefix("DIDACTO")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(fs); err != nil {
+		return Config{}, fmt.Errorf("binding flags: %w", err)
+	}
+	if path := v.GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("reading config file %s: %w", path, err)
+		}
+	}
+	c := Config{
+		Addr: v.GetString("addr"), DataDir: v.GetString("data-dir"), DatabaseURL: v.GetString("database-url"),
+		RedisURL: v.GetString("redis-url"), PublicURL: strings.TrimRight(v.GetString("public-url"), "/"),
+		TLSCert: v.GetString("tls-cert"), TLSKey: v.GetString("tls-key"), Demo: v.GetBool("demo"),
+		LogLevel: v.GetString("log-level"), LogFormat: v.GetString("log-format"), Replica: v.GetString("replica"),
+		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"),
+		PortOne: PortOne{
+			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
+			V1StoreCode: v.GetString("portone-v1-store-code"), V2Secret: v.GetString("portone-v2-secret"),
+			V2StoreID: v.GetString("portone-v2-store-id"), V2Channel: v.GetString("portone-v2-channel-key"),
+			WebhookSecrets: stringList(v, "portone-webhook-secrets"),
+			V1BaseURL:      v.GetString("portone-v1-base-url"), V2BaseURL: v.GetString("portone-v2-base-url"),
+		},
+	}
+	return c, c.Validate()
+}
+
+// stringList reads a list given as a flag, a comma-separated env value or a
+// config-file list.
+func stringList(v *viper.Viper, key string) []string {
+	var out []string
+	for _, s := range v.GetStringSlice(key) {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required when --database-url is empty"))
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			errs = append(errs, fmt.Errorf("--redis-url %q: must be redis://host:port/db", c.RedisURL))
+		}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: must be http(s)://host[:port]", c.PublicURL))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: must be text or json", c.LogFormat))
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("--time-zone %q: %w", c.TimeZone, err))
+	}
+	if c.FrameTTL < 5*time.Second {
+		errs = append(errs, fmt.Errorf("--frame-ttl %s: must be at least 5s", c.FrameTTL))
+	}
+	for _, s := range c.ICEServers {
+		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
+			errs = append(errs, fmt.Errorf("--ice-servers %q: must start with stun:, turn: or turns:", s))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SecureCookies reports whether cookies must be marked Secure.
+func (c Config) SecureCookies() bool {
+	return c.TLSCert != "" || strings.HasPrefix(c.PublicURL, "https://")
+}

@@ -1,0 +1,204 @@
+// Package server assembles the thin DIDACTO server from its parts — storage,
+// auth, the REST API, monitoring, signaling, payments and the embedded
+// console — and runs it with graceful shutdown. It never imports the agent's
+// cgo packages (capture, input, rtc, ui): it builds with CGO_ENABLED=0.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/server/api"
+	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/config"
+	"github.com/didacto/didacto/server/database"
+	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/monitor"
+	"github.com/didacto/didacto/server/store"
+)
+
+// Server is one running replica.
+type Server struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	store   store.Store
+	redis   *redis.Client
+	auth    *auth.Service
+	metrics *httpx.Metrics
+	handler http.Handler
+	closers []func()
+	// Frames is the monitoring frame store (exposed for benchmarks).
+	frames monitor.FrameStore
+}
+
+// New opens storage and builds the handler tree.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
+	if cfg.Replica == "" {
+		cfg.Replica, _ = os.Hostname()
+	}
+	s := &Server{cfg: cfg, logger: logger, metrics: httpx.NewMetrics()}
+	st, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, logger)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	s.store = st
+	s.closers = append(s.closers, func() { _ = st.Close() })
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("parsing --redis-url: %w", err)
+		}
+		s.redis = redis.NewClient(opt)
+		s.closers = append(s.closers, func() { _ = s.redis.Close() })
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = s.redis.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("connecting to Redis at %s: %w", opt.Addr, err)
+		}
+	}
+	s.auth, err = auth.New(ctx, st, auth.Options{SecureCookie: cfg.SecureCookies(), Logger: logger})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.handler, err = s.routes(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) routes(ctx context.Context) (http.Handler, error) {
+	mux := http.NewServeMux()
+	api.New(s.store, s.auth, nil, s.logger).Register(mux)
+
+	loc, err := time.LoadLocation(s.cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone: %w", err)
+	}
+	mcfg := monitor.DefaultConfig()
+	mcfg.FrameTTL, mcfg.Location = s.cfg.FrameTTL, loc
+	var notify monitor.Notifier
+	if s.redis != nil {
+		s.frames = monitor.NewRedisFrames(s.redis, "didacto:", mcfg.FrameTTL)
+		notify = monitor.NewRedisNotifier(s.redis, "didacto:", s.logger)
+	} else {
+		mem := monitor.NewMemoryFrames(mcfg.FrameTTL, nil)
+		s.frames = mem
+		notify = monitor.NewLocalNotifier()
+		sweepCtx, cancel := context.WithCancel(context.Background())
+		s.closers = append(s.closers, cancel)
+		go func() {
+			t := time.NewTicker(mcfg.FrameTTL)
+			defer t.Stop()
+			for {
+				select {
+				case <-sweepCtx.Done():
+					return
+				case <-t.C:
+					mem.Sweep()
+				}
+			}
+		}()
+	}
+	monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger).Register(mux)
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.metrics)
+	mux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return httpx.Errorf(http.StatusNotFound, "not_found", "no API endpoint %s %s", r.Method, r.URL.Path)
+	}))
+	return securityHeaders(httpx.Observe(mux, s.logger, s.metrics)), nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{"status": "ok", "version": version.Version, "replica": s.cfg.Replica, "database": "ok"}
+	code := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		status["status"], status["database"], code = "degraded", err.Error(), http.StatusServiceUnavailable
+	}
+	if s.redis != nil {
+		status["redis"] = "ok"
+		if err := s.redis.Ping(ctx).Err(); err != nil {
+			status["status"], status["redis"], code = "degraded", err.Error(), http.StatusServiceUnavailable
+		}
+	}
+	httpx.WriteJSON(w, code, status)
+}
+
+// securityHeaders applies headers every response should carry.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Handler is the server's whole HTTP handler (for tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store is the server's storage (for demo setup and tests).
+func (s *Server) Store() store.Store { return s.store }
+
+// Auth is the server's authentication service.
+func (s *Server) Auth() *auth.Service { return s.auth }
+
+// Serve answers on l until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			errc <- srv.ServeTLS(l, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(l)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	return err
+}
+
+// Close releases storage and connections.
+func (s *Server) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
