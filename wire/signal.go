@@ -59,7 +59,8 @@ const (
 	CodeAlreadyJoined      = "already_joined" // join while in a room: leave first
 	CodeProfessorLeft      = "professor_left" // peer_left reason: the professor left
 	CodeStudentLeft        = "student_left"   // peer_left reason: the student left or dropped
-	CodeControlInactive    = "control_inactive"
+	CodeControlInactive    = "control_inactive" // control before control_start, or from the student
+	CodePeerNotInRoom      = "peer_not_connected"
 )
 
 // ICEServer is one STUN/TURN server, as RTCIceServer in the browser.

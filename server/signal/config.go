@@ -1,0 +1,62 @@
+package signal
+
+import (
+	"time"
+
+	"github.com/didacto/didacto/wire"
+)
+
+// Config tunes a Hub. Zero fields take the defaults of withDefaults.
+type Config struct {
+	// Replica names this server in leases, envelopes and the audit log; it
+	// must be unique among replicas sharing a lock.
+	Replica string
+	// LockTTL is a room lease; a crashed client or replica frees its slots
+	// within it. Default 15 s.
+	LockTTL time.Duration
+	// Heartbeat renews leases and pings sockets. Default LockTTL/3.
+	Heartbeat time.Duration
+	// MaxMessageBytes bounds one websocket message. Default wire.MaxSignalBytes.
+	MaxMessageBytes int64
+	// RatePerSecond and RateBurst are each session's token bucket.
+	// Defaults 50/s and 200 (ICE candidates come in bursts).
+	RatePerSecond float64
+	RateBurst     int
+	// OriginPatterns are the browser origins allowed besides the request's
+	// own host (coder/websocket OriginPatterns). Agents send no Origin.
+	OriginPatterns []string
+	// ICEServers is handed to both sides in joined.
+	ICEServers []wire.ICEServer
+	// WriteTimeout bounds one write to a socket. Default 10 s.
+	WriteTimeout time.Duration
+	// Now is the clock of audit timestamps. Default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Replica == "" {
+		c.Replica = "local"
+	}
+	if c.LockTTL <= 0 {
+		c.LockTTL = 15 * time.Second
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = c.LockTTL / 3
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = wire.MaxSignalBytes
+	}
+	if c.RatePerSecond <= 0 {
+		c.RatePerSecond = 50
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 200
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
