@@ -25,3 +25,29 @@ func open(t *testing.T) store.Store {
 func TestStore(t *testing.T) {
 	storetest.Run(t, open)
 }
+
+// Three replicas start at once on one empty database: the migrations must
+// run once (advisory lock), and every rule must hold across them.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) []store.Store {
+		url := testenv.PostgresURL(t)
+		ss := make([]store.Store, 3)
+		errs := make(chan error, len(ss))
+		for i := range ss {
+			go func() {
+				s, err := postgres.Open(context.Background(), url, nil)
+				if err == nil {
+					ss[i] = s
+					t.Cleanup(func() { s.Close() })
+				}
+				errs <- err
+			}()
+		}
+		for range ss {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent open: %v", err)
+			}
+		}
+		return ss
+	})
+}

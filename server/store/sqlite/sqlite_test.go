@@ -23,3 +23,20 @@ func open(t *testing.T) store.Store {
 func TestStore(t *testing.T) {
 	storetest.Run(t, open)
 }
+
+// Two stores on one file stand for two processes sharing it.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) []store.Store {
+		path := filepath.Join(t.TempDir(), "shared.db")
+		var ss []store.Store
+		for range 2 {
+			s, err := sqlite.Open(context.Background(), path, nil)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			ss = append(ss, s)
+		}
+		return ss
+	})
+}
