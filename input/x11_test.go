@@ -129,7 +129,7 @@ func TestX11Injection(t *testing.T) {
 	probe := newProbe(t, d.Name, 2000, 100, 800, 600)
 
 	t.Run("buttons, double click and wheel", func(t *testing.T) {
-		_ = ctrl.SetScreen(right) // the probe window sits on the right monitor
+		_ = ctrl.SetScreen(right)       // the probe window sits on the right monitor
 		at := func(px, py int) string { // normalized position of a pixel of the right monitor
 			return fmt.Sprintf(`"x":%v,"y":%v`, (float64(px-right.X)+0.5)/float64(right.W), (float64(py)+0.5)/float64(right.H))
 		}
