@@ -24,7 +24,9 @@ import (
 	"github.com/didacto/didacto/server/database"
 	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/server/monitor"
+	"github.com/didacto/didacto/server/openapi"
 	"github.com/didacto/didacto/server/store"
+	"github.com/didacto/didacto/wire"
 )
 
 // Server is one running replica.
@@ -37,9 +39,12 @@ type Server struct {
 	metrics *httpx.Metrics
 	handler http.Handler
 	closers []func()
-	// Frames is the monitoring frame store (exposed for benchmarks).
-	frames monitor.FrameStore
+	frames  monitor.FrameStore
+	mux     *routeRecorder
 }
+
+// Routes lists the registered "METHOD /path" patterns.
+func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns...) }
 
 // New opens storage and builds the handler tree.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
@@ -81,8 +86,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 	return s, nil
 }
 
+// routeRecorder remembers every registered pattern (for the OpenAPI test).
+type routeRecorder struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (r *routeRecorder) Handle(pattern string, h http.Handler) {
+	r.patterns = append(r.patterns, pattern)
+	r.ServeMux.Handle(pattern, h)
+}
+
 func (s *Server) routes(ctx context.Context) (http.Handler, error) {
-	mux := http.NewServeMux()
+	mux := &routeRecorder{ServeMux: http.NewServeMux()}
+	s.mux = mux
 	api.New(s.store, s.auth, nil, s.logger).Register(mux)
 
 	loc, err := time.LoadLocation(s.cfg.TimeZone)
@@ -116,10 +133,16 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	}
 	monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger).Register(mux)
 
-	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /healthz", http.HandlerFunc(s.healthz))
 	mux.Handle("GET /metrics", s.metrics)
-	mux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		return httpx.Errorf(http.StatusNotFound, "not_found", "no API endpoint %s %s", r.Method, r.URL.Path)
+	doc, err := openapi.Handler(openapi.Operations(), "")
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /api/openapi.json", doc)
+	// Unknown API paths answer problem+json, not the console's HTML.
+	mux.ServeMux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
 	}))
 	return securityHeaders(httpx.Observe(mux, s.logger, s.metrics)), nil
 }

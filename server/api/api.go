@@ -41,7 +41,7 @@ func New(st store.Store, a *auth.Service, now func() time.Time, logger *slog.Log
 }
 
 // Register mounts the routes on mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux httpx.Mux) {
 	h := func(pattern string, fn httpx.HandlerFunc) { mux.Handle(pattern, fn) }
 	req := a.auth.Require
 	prof, stud := wire.RoleProfessor, wire.RoleStudent

@@ -175,3 +175,9 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, err)
 	}
 }
+
+// Mux is where packages register their routes (an *http.ServeMux, or a
+// recorder of the routes for the OpenAPI check).
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}

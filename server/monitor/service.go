@@ -84,7 +84,7 @@ func NewService(cfg Config, st Store, frames FrameStore, notify Notifier, a *aut
 }
 
 // Register mounts the routes.
-func (s *Service) Register(mux *http.ServeMux) {
+func (s *Service) Register(mux httpx.Mux) {
 	prof := wire.RoleProfessor
 	mux.Handle("PUT /api/v1/lectures/{id}/frame", s.auth.Require(s.putFrame, wire.RoleStudent))
 	mux.Handle("GET /api/v1/lectures/{id}/monitor", s.auth.Require(s.snapshot, prof))

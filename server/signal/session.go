@@ -289,6 +289,19 @@ func (s *session) join(m wire.SignalMessage) {
 		student = st
 	}
 
+	// The professor seen before the student claim is bound to the previous
+	// student session; one who joins after it sees this session. (One who
+	// slips in between notices on its next heartbeat.)
+	var prof Holder
+	var hadProf bool
+	if m.Role == wire.RoleStudent {
+		prof, hadProf, err = s.h.lock.Get(ctx, slot.peer())
+		if err != nil {
+			s.fail(lookupCode(err), "room lock unavailable")
+			return
+		}
+	}
+
 	me, prev, hadPrev, err := s.h.lock.Claim(ctx, slot, Holder{
 		Session: s.id, Replica: s.h.cfg.Replica, UserID: s.ident.UserID, Name: s.ident.Name,
 	}, s.h.cfg.LockTTL)
@@ -344,7 +357,7 @@ func (s *session) join(m wire.SignalMessage) {
 		s.write(joined)
 		// A professor session belongs to the student session it joined: a new
 		// student session (takeover, or after a drop) ends it.
-		if prof, ok, err := s.h.lock.Get(ctx, slot.peer()); err == nil && ok {
+		if hadProf {
 			left := wire.SignalMessage{Type: wire.SignalPeerLeft, Code: wire.CodeStudentLeft, Epoch: me.Epoch,
 				LectureID: slot.LectureID, StudentID: slot.StudentID, Peer: self,
 				Message: "the student reconnected; join again"}

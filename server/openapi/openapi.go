@@ -1,0 +1,188 @@
+// Package openapi describes the server's HTTP API as an OpenAPI 3.1
+// document, served at /api/openapi.json. Operations are listed here once;
+// schemas come from the wire types by reflection; a test checks the list
+// against the routes the server really registers.
+package openapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/wire"
+)
+
+// Op is one documented operation.
+type Op struct {
+	Method, Path string
+	Summary      string
+	Tag          string
+	Auth         string       // "", "any", "professor", "student"
+	Request      reflect.Type // JSON body, nil for none
+	RequestType  string       // non-JSON body content type (e.g. image/jpeg)
+	Status       int          // success status
+	Response     reflect.Type // JSON body, nil for none
+	ResponseType string       // non-JSON success content type
+	Query        []string     // query parameter names
+	Errors       []int        // documented error statuses (problem+json)
+}
+
+func t[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// Operations lists every route of the API.
+func Operations() []Op {
+	lecture, page := t[wire.Lecture](), []string{"page", "size"}
+	return []Op{
+		{Method: "POST", Path: "/api/v1/auth/register", Summary: "Create an account", Tag: "accounts", Request: t[wire.RegisterRequest](), Status: 201, Response: t[wire.User](), Errors: []int{400, 409, 413, 415, 422}},
+		{Method: "POST", Path: "/api/v1/auth/login", Summary: "Sign in (bearer tokens, or a cookie session with session=cookie)", Tag: "accounts", Request: t[wire.LoginRequest](), Status: 200, Response: t[wire.TokenPair](), Errors: []int{400, 401}},
+		{Method: "POST", Path: "/api/v1/auth/refresh", Summary: "Rotate a refresh token (reuse revokes the family)", Tag: "accounts", Request: t[wire.RefreshRequest](), Status: 200, Response: t[wire.TokenPair](), Errors: []int{400, 401}},
+		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "Revoke a refresh token's family, or end the cookie session", Tag: "accounts", Request: t[wire.RefreshRequest](), Status: 204, Errors: []int{400, 403}},
+		{Method: "GET", Path: "/api/v1/me", Summary: "The signed-in account, with plan and premium expiry", Tag: "accounts", Auth: "any", Status: 200, Response: t[wire.User](), Errors: []int{401}},
+		{Method: "POST", Path: "/api/v1/signal/ticket", Summary: "A one-minute ticket that opens the signaling websocket (?ticket=)", Tag: "signaling", Auth: "any", Status: 200, Response: t[Ticket](), Errors: []int{401}},
+
+		{Method: "POST", Path: "/api/v1/lectures", Summary: "Create a lecture (inactive) with a join code", Tag: "lectures", Auth: "professor", Request: t[wire.CreateLectureRequest](), Status: 201, Response: lecture, Errors: []int{400, 401, 403, 422}},
+		{Method: "GET", Path: "/api/v1/lectures", Summary: "Lectures a professor owns, or a student belongs to", Tag: "lectures", Auth: "any", Status: 200, Response: t[wire.Page[wire.Lecture]](), Query: page, Errors: []int{400, 401}},
+		{Method: "POST", Path: "/api/v1/lectures/join", Summary: "Ask to join a lecture by its code (WAITING request)", Tag: "enrollment", Auth: "student", Request: t[wire.JoinLectureRequest](), Status: 201, Response: t[wire.Enrollment](), Errors: []int{400, 401, 403, 404, 409, 422}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}", Summary: "One lecture (owner or member)", Tag: "lectures", Auth: "any", Status: 200, Response: lecture, Errors: []int{401, 404}},
+		{Method: "PATCH", Path: "/api/v1/lectures/{id}", Summary: "Rename a lecture (owner)", Tag: "lectures", Auth: "professor", Request: t[wire.UpdateLectureRequest](), Status: 200, Response: lecture, Errors: []int{400, 401, 403, 404, 422}},
+		{Method: "DELETE", Path: "/api/v1/lectures/{id}", Summary: "Delete a lecture (owner)", Tag: "lectures", Auth: "professor", Status: 204, Errors: []int{401, 403, 404}},
+		{Method: "POST", Path: "/api/v1/lectures/{id}/activate", Summary: "Switch monitoring on (free plan: 3 active lectures)", Tag: "lectures", Auth: "professor", Status: 200, Response: lecture, Errors: []int{401, 403, 404, 409}},
+		{Method: "POST", Path: "/api/v1/lectures/{id}/deactivate", Summary: "Switch monitoring off", Tag: "lectures", Auth: "professor", Status: 200, Response: lecture, Errors: []int{401, 403, 404}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}/enrollments", Summary: "Join requests of a lecture (owner)", Tag: "enrollment", Auth: "professor", Status: 200, Response: t[wire.Page[wire.Enrollment]](), Query: []string{"status", "page", "size"}, Errors: []int{400, 401, 403, 404}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}/students", Summary: "Members of a lecture (owner)", Tag: "enrollment", Auth: "professor", Status: 200, Response: t[wire.Page[wire.Member]](), Query: page, Errors: []int{400, 401, 403, 404}},
+		{Method: "DELETE", Path: "/api/v1/lectures/{id}/students/{studentId}", Summary: "Remove a member (owner)", Tag: "enrollment", Auth: "professor", Status: 204, Errors: []int{401, 403, 404}},
+		{Method: "DELETE", Path: "/api/v1/lectures/{id}/membership", Summary: "Leave a lecture (student)", Tag: "enrollment", Auth: "student", Status: 204, Errors: []int{401, 403, 404}},
+		{Method: "GET", Path: "/api/v1/enrollments", Summary: "The student's own join requests", Tag: "enrollment", Auth: "student", Status: 200, Response: t[wire.Page[wire.Enrollment]](), Query: []string{"status", "page", "size"}, Errors: []int{400, 401, 403}},
+		{Method: "POST", Path: "/api/v1/enrollments/{id}/accept", Summary: "Accept a waiting request (owner); the student becomes a member", Tag: "enrollment", Auth: "professor", Status: 200, Response: t[wire.Enrollment](), Errors: []int{401, 403, 404, 409}},
+		{Method: "POST", Path: "/api/v1/enrollments/{id}/reject", Summary: "Reject a waiting request (owner)", Tag: "enrollment", Auth: "professor", Status: 200, Response: t[wire.Enrollment](), Errors: []int{401, 403, 404, 409}},
+		{Method: "DELETE", Path: "/api/v1/enrollments/{id}", Summary: "Cancel one's own waiting request", Tag: "enrollment", Auth: "student", Status: 200, Response: t[wire.Enrollment](), Errors: []int{401, 403, 404, 409}},
+
+		{Method: "PUT", Path: "/api/v1/lectures/{id}/frame", Summary: "Upload the latest screen thumbnail (JPEG), or a keep-alive with X-Didacto-Unchanged: 1", Tag: "monitoring", Auth: "student", RequestType: "image/jpeg", Status: 200, Response: t[wire.FrameHints](), Errors: []int{400, 401, 403, 404, 409, 413, 415}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}/monitor", Summary: "Every member's tile: online state, capture time, frame URL", Tag: "monitoring", Auth: "professor", Status: 200, Response: t[wire.MonitorSnapshot](), Errors: []int{401, 403, 404}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}/monitor/stream", Summary: "Server-Sent Events: `hello`, then a `tile` event (MonitorEvent) per change", Tag: "monitoring", Auth: "professor", Status: 200, ResponseType: "text/event-stream", Errors: []int{401, 403, 404}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}/students/{studentId}/frame", Summary: "A student's latest JPEG (ETag / If-None-Match → 304)", Tag: "monitoring", Auth: "professor", Status: 200, ResponseType: "image/jpeg", Errors: []int{401, 403, 404}},
+		{Method: "GET", Path: "/api/v1/lectures/{id}/attendance", Summary: "Presence per student per day; format=csv downloads a CSV", Tag: "monitoring", Auth: "professor", Status: 200, Response: t[AttendanceList](), Query: []string{"from", "to", "format"}, Errors: []int{400, 401, 403, 404}},
+
+		{Method: "GET", Path: "/healthz", Summary: "Liveness and dependency health", Tag: "operations", Status: 200, Response: t[map[string]string](), Errors: []int{503}},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format)", Tag: "operations", Status: 200, ResponseType: "text/plain"},
+		{Method: "GET", Path: "/api/openapi.json", Summary: "This document", Tag: "operations", Status: 200, ResponseType: "application/json"},
+	}
+}
+
+// Ticket answers POST /api/v1/signal/ticket.
+type Ticket struct {
+	Ticket    string `json:"ticket"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// AttendanceList answers GET /api/v1/lectures/{id}/attendance.
+type AttendanceList struct {
+	Items []wire.AttendanceRecord `json:"items"`
+}
+
+// Document renders ops (plus extra operations other packages add) as an
+// OpenAPI 3.1 document.
+func Document(ops []Op, description string) map[string]any {
+	sc := &schemas{defs: map[string]any{}}
+	problem := sc.ref(t[wire.Problem]())
+	paths := map[string]map[string]any{}
+	for _, op := range ops {
+		item := paths[op.Path]
+		if item == nil {
+			item = map[string]any{}
+			paths[op.Path] = item
+		}
+		o := map[string]any{"summary": op.Summary, "tags": []string{op.Tag},
+			"operationId": strings.ToLower(op.Method) + strings.NewReplacer("/api/v1", "", "/", "_", "{", "", "}", "", ".", "_").Replace(op.Path)}
+		var params []any
+		for _, seg := range strings.Split(op.Path, "/") {
+			if strings.HasPrefix(seg, "{") {
+				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true,
+					"schema": map[string]any{"type": "integer", "minimum": 1}})
+			}
+		}
+		for _, q := range op.Query {
+			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
+		}
+		if len(params) > 0 {
+			o["parameters"] = params
+		}
+		switch {
+		case op.Request != nil:
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": sc.ref(op.Request)}}}
+		case op.RequestType != "":
+			o["requestBody"] = map[string]any{"content": map[string]any{op.RequestType: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
+		}
+		responses := map[string]any{}
+		ok := map[string]any{"description": http.StatusText(op.Status)}
+		switch {
+		case op.Response != nil:
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": sc.ref(op.Response)}}
+		case op.ResponseType != "":
+			ok["content"] = map[string]any{op.ResponseType: map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
+		responses[itoa(op.Status)] = ok
+		for _, st := range op.Errors {
+			responses[itoa(st)] = map[string]any{"description": http.StatusText(st),
+				"content": map[string]any{"application/problem+json": map[string]any{"schema": problem}}}
+		}
+		o["responses"] = responses
+		switch op.Auth {
+		case "":
+			o["security"] = []any{}
+		default:
+			if op.Auth != "any" {
+				o["description"] = "Requires a " + op.Auth + " account."
+			}
+		}
+		item[strings.ToLower(op.Method)] = o
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "DIDACTO API", "version": version.Version,
+			"description": "Computer-lab monitoring, live sessions and remote control.\n\n" + description},
+		"servers":  []any{map[string]any{"url": "/"}},
+		"paths":    paths,
+		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"cookie": []any{}}},
+		"components": map[string]any{
+			"schemas": sc.defs,
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "Access token from /auth/login (agents)."},
+				"cookie": map[string]any{"type": "apiKey", "in": "cookie", "name": "didacto_session",
+					"description": "Console session; unsafe methods also need the X-CSRF-Token header (value of the didacto_csrf cookie)."},
+			},
+		},
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// Handler serves the document, rendered once.
+func Handler(ops []Op, description string) (http.Handler, error) {
+	body, err := json.MarshalIndent(Document(ops, description), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("rendering the OpenAPI document: %w", err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(body)
+	}), nil
+}
+
+// Routes returns "METHOD /path" of each op, sorted.
+func Routes(ops []Op) []string {
+	out := make([]string, 0, len(ops))
+	for _, op := range ops {
+		out = append(out, op.Method+" "+op.Path)
+	}
+	sort.Strings(out)
+	return out
+}
