@@ -61,9 +61,10 @@ type Server struct {
 	// TokenTTL is the lifetime of V1 tokens (default 30 min).
 	TokenTTL time.Duration
 
-	down      atomic.Bool
-	seq       atomic.Int64
-	tokenReqs atomic.Int64
+	down        atomic.Bool
+	cancelsDown atomic.Bool
+	seq         atomic.Int64
+	tokenReqs   atomic.Int64
 
 	mu       sync.Mutex
 	now      func() time.Time
@@ -112,9 +113,12 @@ func New(tb testing.TB, now func() time.Time) *Server {
 // balancer in front of a dead gateway.
 func (s *Server) SetDown(down bool) { s.down.Store(down) }
 
+// SetCancelsDown makes only the cancel endpoints answer 503.
+func (s *Server) SetCancelsDown(down bool) { s.cancelsDown.Store(down) }
+
 func (s *Server) gate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.down.Load() {
+		if s.down.Load() || (s.cancelsDown.Load() && strings.HasSuffix(r.URL.Path, "/cancel")) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprint(w, "<html><body>503 Service Temporarily Unavailable</body></html>")
