@@ -299,3 +299,46 @@ func TestNewControllerRejectsEmptyScreen(t *testing.T) {
 		t.Error("empty screen accepted")
 	}
 }
+
+// FuzzControllerHandleMessage feeds arbitrary messages to a Controller: it
+// must never panic, must only pass valid events to the injector, and must
+// hold nothing after ReleaseAll.
+func FuzzControllerHandleMessage(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"move","x":0.5,"y":0.5}`,
+		`{"type":"down","x":0.1,"y":0.1,"button":"left"}`,
+		`{"type":"up","x":0.1,"y":0.1,"button":"left"}`,
+		`{"type":"dblclick","x":1,"y":1,"button":"middle"}`,
+		`{"type":"wheel","x":0,"y":0,"dx":-20,"dy":20}`,
+		`{"type":"keydown","code":"ShiftLeft","mods":1}`,
+		`{"type":"keydown","code":"Lang1","key":"HangulMode"}`,
+		`{"type":"keyup","code":"KeyA","key":"a","mods":15}`,
+		`{"type":"keydown","key":"한"}`,
+		`{"type":"release_all"}`,
+		`{"type":"move","x":NaN}`,
+	} {
+		f.Add([]byte(s), []byte(`{"type":"keydown","code":"ControlLeft","mods":2}`))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		rec := &recorder{}
+		c, err := NewController(context.Background(), rec, Options{Screen: Screen{X: -100, Y: 5, W: 640, H: 480}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range [][]byte{a, b, a} {
+			_ = c.HandleMessage(m)
+		}
+		for _, line := range rec.log {
+			var x, y int
+			if n, _ := fmt.Sscanf(line, "move %d,%d", &x, &y); n == 2 && (x < -100 || x >= 540 || y < 5 || y >= 485) {
+				t.Fatalf("pointer sent off the screen: %s", line)
+			}
+		}
+		if err := c.ReleaseAll(); err != nil {
+			t.Fatal(err)
+		}
+		if s := c.Stats(); s.Held != 0 {
+			t.Fatalf("held %d after ReleaseAll", s.Held)
+		}
+	})
+}
