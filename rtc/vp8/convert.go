@@ -1,6 +1,7 @@
 package vp8
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"runtime"
@@ -84,12 +85,14 @@ func ToI420(dst *image.YCbCr, src Source, workers int) error {
 	if src.Stride < 4*w || (h-1)*src.Stride+4*w > len(src.Pix) {
 		return fmt.Errorf("%w: source pixels too small (len %d, stride %d) for %dx%d", ErrBadImage, len(src.Pix), src.Stride, w, h)
 	}
-	ri, bi := 0, 2
+	// Pixels are read as little-endian uint32s; the order only moves the
+	// shifts that pick red and blue, so one loop serves both.
+	rs, bs := uint(0), uint(16)
 	if src.Order == BGRA {
-		ri, bi = 2, 0
+		rs, bs = 16, 0
 	}
 	parallel((h+1)/2, workers, func(cy0, cy1 int) {
-		convertRows(dst, src, ri, bi, cy0, cy1)
+		convertRows(dst, src, rs, bs, cy0, cy1)
 	})
 	return nil
 }
@@ -121,9 +124,12 @@ func chroma(r, g, b int) (cb, cr byte) {
 // convertRows converts chroma rows [cy0,cy1), i.e. luma rows 2*cy0..2*cy1-1,
 // averaging each 2x2 block for chroma; a last odd row or column is paired
 // with itself.
-func convertRows(dst *image.YCbCr, src Source, ri, bi, cy0, cy1 int) {
+func convertRows(dst *image.YCbCr, src Source, rs, bs uint, cy0, cy1 int) {
 	w, h := src.Width, src.Height
 	half := w / 2
+	rgb := func(v uint32) (int, int, int) {
+		return int(v >> rs & 0xff), int(v >> 8 & 0xff), int(v >> bs & 0xff)
+	}
 	for cy := cy0; cy < cy1; cy++ {
 		y0 := 2 * cy
 		y1 := min(y0+1, h-1)
@@ -136,22 +142,22 @@ func convertRows(dst *image.YCbCr, src Source, ri, bi, cy0, cy1 int) {
 		for cx := range half {
 			p := s0[8*cx : 8*cx+8 : 8*cx+8]
 			q := s1[8*cx : 8*cx+8 : 8*cx+8]
-			r0, g0, b0 := int(p[ri]), int(p[1]), int(p[bi])
-			r1, g1, b1 := int(p[4+ri]), int(p[5]), int(p[4+bi])
-			r2, g2, b2 := int(q[ri]), int(q[1]), int(q[bi])
-			r3, g3, b3 := int(q[4+ri]), int(q[5]), int(q[4+bi])
-			d0[2*cx] = luma(r0, g0, b0)
-			d0[2*cx+1] = luma(r1, g1, b1)
-			d1[2*cx] = luma(r2, g2, b2)
-			d1[2*cx+1] = luma(r3, g3, b3)
+			r0, g0, b0 := rgb(binary.LittleEndian.Uint32(p[0:4]))
+			r1, g1, b1 := rgb(binary.LittleEndian.Uint32(p[4:8]))
+			r2, g2, b2 := rgb(binary.LittleEndian.Uint32(q[0:4]))
+			r3, g3, b3 := rgb(binary.LittleEndian.Uint32(q[4:8]))
+			dy := d0[2*cx : 2*cx+2 : 2*cx+2]
+			dz := d1[2*cx : 2*cx+2 : 2*cx+2]
+			dy[0] = luma(r0, g0, b0)
+			dy[1] = luma(r1, g1, b1)
+			dz[0] = luma(r2, g2, b2)
+			dz[1] = luma(r3, g3, b3)
 			cbRow[cx], crRow[cx] = chroma((r0+r1+r2+r3+2)>>2, (g0+g1+g2+g3+2)>>2, (b0+b1+b2+b3+2)>>2)
 		}
 		if w%2 == 1 {
 			x := w - 1
-			p := s0[4*x : 4*x+4]
-			q := s1[4*x : 4*x+4]
-			r0, g0, b0 := int(p[ri]), int(p[1]), int(p[bi])
-			r2, g2, b2 := int(q[ri]), int(q[1]), int(q[bi])
+			r0, g0, b0 := rgb(binary.LittleEndian.Uint32(s0[4*x : 4*x+4]))
+			r2, g2, b2 := rgb(binary.LittleEndian.Uint32(s1[4*x : 4*x+4]))
 			d0[x] = luma(r0, g0, b0)
 			d1[x] = luma(r2, g2, b2)
 			cbRow[half], crRow[half] = chroma((r0+r2+1)>>1, (g0+g2+1)>>1, (b0+b2+1)>>1)
