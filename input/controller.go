@@ -28,6 +28,10 @@ type Injector interface {
 	Text(r rune) error
 }
 
+// staleWindow is how far back a move's seq may lie and still count as late
+// rather than as a restarted counter.
+const staleWindow = 1 << 10
+
 // Options configure a Controller. Zero rates and bursts take the defaults.
 type Options struct {
 	Screen    Screen  // the streamed monitor
@@ -42,7 +46,7 @@ type Options struct {
 // Stats are a Controller's counters.
 type Stats struct {
 	Injected uint64            // events that reached the injector
-	Dropped  map[string]uint64 // by reason: malformed, rate_limited, unsupported_key, not_held, closed, inject_failed
+	Dropped  map[string]uint64 // by reason: malformed, rate_limited, stale, unsupported_key, not_held, closed, inject_failed
 	Held     int               // keys and buttons held now
 }
 
@@ -61,6 +65,7 @@ type Controller struct {
 	keys    map[string]Key  // held keys by code
 	buttons map[string]bool // held buttons
 	stats   Stats
+	lastMov uint64 // seq of the last applied move
 	closed  bool
 	stop    func() bool
 }
@@ -162,8 +167,17 @@ func (c *Controller) handle(ev wire.ControlEvent) error {
 	now := c.now()
 	switch ev.Type {
 	case wire.ControlMove:
+		// Moves travel unordered: one older than the last applied would jump
+		// the pointer back. A much smaller seq means the console restarted
+		// its counter, so it is taken.
+		if ev.Seq != 0 && ev.Seq <= c.lastMov && c.lastMov-ev.Seq < staleWindow {
+			return ErrStale
+		}
 		if !c.moves.allow(now) {
 			return ErrRateLimited
+		}
+		if ev.Seq != 0 {
+			c.lastMov = ev.Seq
 		}
 		return c.moveTo(ev)
 	case wire.ControlWheel:

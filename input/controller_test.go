@@ -342,3 +342,27 @@ func FuzzControllerHandleMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestControllerDropsStaleMoves(t *testing.T) {
+	c, rec, _ := newTestController(t, Options{Screen: Screen{W: 100, H: 100}})
+	for _, m := range []string{
+		`{"type":"move","x":0.1,"seq":10}`,
+		`{"type":"move","x":0.2,"seq":12}`,
+		`{"type":"move","x":0.3,"seq":11}`, // late: dropped
+		`{"type":"keydown","code":"KeyA","seq":13}`,
+		`{"type":"move","x":0.4,"seq":14}`,
+		`{"type":"move","x":0.5}`, // no seq: always taken
+		`{"type":"move","x":0.6,"seq":20000}`,
+		`{"type":"move","x":0.7,"seq":19999}`, // late again
+		`{"type":"move","x":0.8,"seq":1}`,     // far behind: a restarted counter
+	} {
+		_ = c.HandleMessage([]byte(m))
+	}
+	want := "move 10,0; move 20,0; key KeyA true; move 40,0; move 50,0; move 60,0; move 80,0"
+	if got := rec.take(); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if n := c.Stats().Dropped["stale"]; n != 2 {
+		t.Errorf("stale %d, want 2", n)
+	}
+}

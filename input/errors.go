@@ -9,6 +9,7 @@ var (
 	ErrUnsupportedKey = errors.New("key not supported on this system")
 	ErrNotHeld        = errors.New("release of a key or button that is not held")
 	ErrClosed         = errors.New("control has ended")
+	ErrStale          = errors.New("move older than one already applied")
 	ErrInject         = errors.New("injecting input failed")
 )
 
@@ -31,6 +32,8 @@ func dropReason(err error) string {
 		return "not_held"
 	case errors.Is(err, ErrClosed):
 		return "closed"
+	case errors.Is(err, ErrStale):
+		return "stale"
 	}
 	return "inject_failed"
 }
