@@ -44,7 +44,7 @@ var plans = []payment.Plan{
 // harness is one service on a real SQLite store, talking to a fake PortOne,
 // with its webhook handlers on a loopback server.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	clk     *clock
 	fake    *portonetest.Server
 	st      *sqlite.Store
@@ -63,7 +63,7 @@ const (
 	v2
 )
 
-func newHarness(t *testing.T, gw gateway) *harness {
+func newHarness(t testing.TB, gw gateway) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}}
 	h.fake = portonetest.New(t, h.clk.Now)
@@ -82,7 +82,10 @@ func newHarness(t *testing.T, gw gateway) *harness {
 		cfg.V2Secret, cfg.V2StoreID, cfg.V2ChannelKey, cfg.V2BaseURL = portonetest.V2Secret, "store-test", "channel-key-test", h.fake.V2URL
 		cfg.WebhookSecrets = h.secrets
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.DiscardHandler)
+	if _, bench := t.(*testing.B); !bench {
+		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	h.svc, err = payment.New(cfg, st, logger, h.clk.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +100,7 @@ func newHarness(t *testing.T, gw gateway) *harness {
 	return h
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(bytes.TrimRight(p, "\n")))
