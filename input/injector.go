@@ -2,7 +2,8 @@ package input
 
 import "log/slog"
 
-// SystemInjector is the operating system's injector; Close ends its
+// SystemInjector is the operating system's injector, safe for concurrent use
+// by several Controllers; Close ends its
 // connection (on Linux robotgo's X display is process-wide, so keep one
 // SystemInjector per process).
 type SystemInjector interface {

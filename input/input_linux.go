@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-vgo/robotgo"
@@ -27,6 +28,7 @@ type x11Injector struct {
 	log   *slog.Logger
 	stale atomic.Bool // a MappingNotify arrived: reread the keymap
 
+	mu      sync.Mutex // Xlib (robotgo) is not thread-safe; guards the rest too
 	km      xKeymap
 	bound   map[uint32]int // keysyms we bound to spare keycodes
 	spares  []int
@@ -178,6 +180,8 @@ func (x *x11Injector) fakeKey(kc int, down bool) error {
 }
 
 func (x *x11Injector) Key(k Key, down bool) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	kc, err := x.keycodeFor(k.Keysym, false)
 	if err != nil {
 		return fmt.Errorf("key %s: %w", k.Code, err)
@@ -186,6 +190,8 @@ func (x *x11Injector) Key(k Key, down bool) error {
 }
 
 func (x *x11Injector) Text(r rune) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	kc, err := x.keycodeFor(TextKeysym(r), true)
 	if err != nil {
 		return fmt.Errorf("text: %w", err)
@@ -197,11 +203,15 @@ func (x *x11Injector) Text(r rune) error {
 }
 
 func (x *x11Injector) MoveTo(px, py int) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	robotgo.Move(px, py)
 	return nil
 }
 
 func (x *x11Injector) Button(b string, down bool) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	dir := "up"
 	if down {
 		dir = "down"
@@ -213,6 +223,8 @@ func (x *x11Injector) Button(b string, down bool) error {
 }
 
 func (x *x11Injector) Wheel(dx, dy int) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	// robotgo: y > 0 is X button 4 (up), x > 0 button 6 (left); the
 	// browser's signs are the other way round.
 	robotgo.Scroll(-dx, -dy, 0)
@@ -220,6 +232,8 @@ func (x *x11Injector) Wheel(dx, dy int) error {
 }
 
 func (x *x11Injector) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	robotgo.CloseMainDisplay()
 	x.conn.Close()
 	return nil

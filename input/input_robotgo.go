@@ -5,6 +5,7 @@ package input
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/go-vgo/robotgo"
 )
@@ -13,6 +14,7 @@ import (
 // name (IntlBackslash, Hangul, Hanja) are ErrUnsupportedKey here.
 type robotgoInjector struct {
 	log *slog.Logger
+	mu  sync.Mutex // one input at a time, as from one keyboard and mouse
 }
 
 // NewInjector returns the robotgo injector. macOS asks the user to allow
@@ -28,11 +30,15 @@ func NewInjector(o InjectorOptions) (SystemInjector, error) {
 }
 
 func (r *robotgoInjector) MoveTo(x, y int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	robotgo.Move(x, y)
 	return nil
 }
 
 func (r *robotgoInjector) Button(b string, down bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	dir := "up"
 	if down {
 		dir = "down"
@@ -44,6 +50,8 @@ func (r *robotgoInjector) Button(b string, down bool) error {
 }
 
 func (r *robotgoInjector) Wheel(dx, dy int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	// robotgo: y > 0 scrolls up on every system; the sign of x differs
 	// (see hWheelRight), the browser's dy > 0 is down.
 	robotgo.Scroll(hWheelRight*dx, -dy, 0)
@@ -51,6 +59,8 @@ func (r *robotgoInjector) Wheel(dx, dy int) error {
 }
 
 func (r *robotgoInjector) Key(k Key, down bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if k.Robotgo == "" {
 		return fmt.Errorf("key %s: %w", k.Code, ErrUnsupportedKey)
 	}
@@ -67,6 +77,8 @@ func (r *robotgoInjector) Key(k Key, down bool) error {
 }
 
 func (r *robotgoInjector) Text(ch rune) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	robotgo.UnicodeType(uint32(ch))
 	return nil
 }
