@@ -151,10 +151,68 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // client is a test websocket client.
+// A background reader keeps reading, as real clients do: coder/websocket
+// answers the server's pings only while a read is in progress.
 type client struct {
 	t    testing.TB
 	name string
 	c    *websocket.Conn
+	msgs chan frame
+}
+
+type frame struct {
+	b   []byte
+	err error
+}
+
+func newClient(t testing.TB, name string, c *websocket.Conn) *client {
+	cl := &client{t: t, name: name, c: c, msgs: make(chan frame, 4096)}
+	go func() {
+		for {
+			_, b, err := c.Read(context.Background())
+			cl.msgs <- frame{b, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return cl
+}
+
+// poll returns the next message if one arrives within d (pongs skipped).
+func (c *client) poll(d time.Duration) (wire.SignalMessage, bool, error) {
+	deadline := time.After(d)
+	for {
+		select {
+		case f := <-c.msgs:
+			if f.err != nil {
+				c.msgs <- f
+				return wire.SignalMessage{}, false, f.err
+			}
+			m, err := wire.DecodeSignal(f.b)
+			if err != nil {
+				return m, false, fmt.Errorf("server sent an invalid message %s: %w", f.b, err)
+			}
+			if m.Type != wire.SignalPong {
+				return m, true, nil
+			}
+		case <-deadline:
+			return wire.SignalMessage{}, false, nil
+		}
+	}
+}
+
+// next returns the next raw frame or the read error.
+func (c *client) next() ([]byte, error) {
+	select {
+	case f := <-c.msgs:
+		if f.err != nil {
+			c.msgs <- f // stays ended for later reads
+		}
+		return f.b, f.err
+	case <-time.After(waitLimit):
+		return nil, errors.New("timed out waiting for a message")
+	}
 }
 
 const waitLimit = 15 * time.Second // failure guard only
@@ -166,7 +224,7 @@ func dial(t testing.TB, r *replica, u store.User) *client {
 		t.Fatalf("dial as %s: %v", u.Name, err)
 	}
 	t.Cleanup(func() { c.CloseNow() })
-	return &client{t: t, name: u.Name, c: c}
+	return newClient(t, u.Name, c)
 }
 
 func dialErr(r *replica, token string, hdr http.Header) (*websocket.Conn, error) {
@@ -208,9 +266,7 @@ func (c *client) sendRaw(b []byte) {
 // read returns the next message (skipping pongs), or the read error.
 func (c *client) read() (wire.SignalMessage, error) {
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		_, b, err := c.c.Read(ctx)
-		cancel()
+		b, err := c.next()
 		if err != nil {
 			return wire.SignalMessage{}, err
 		}
@@ -264,9 +320,7 @@ func (c *client) expectClosed(code websocket.StatusCode) {
 func (c *client) roundTrip() {
 	c.t.Helper()
 	c.send(wire.SignalMessage{Type: wire.SignalPing})
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	_, b, err := c.c.Read(ctx)
+	b, err := c.next()
 	if err != nil {
 		c.t.Fatalf("%s: ping: %v", c.name, err)
 	}
