@@ -10,11 +10,13 @@ import (
 	"github.com/go-vgo/robotgo"
 )
 
-// robotgoInjector injects everything through robotgo. Keys robotgo cannot
-// name (IntlBackslash, Hangul, Hanja) are ErrUnsupportedKey here.
+// robotgoInjector injects through robotgo. Keys robotgo cannot name go
+// through nativeKeys (Windows: Hangul, Hanja, IntlBackslash by virtual-key
+// code); the rest are ErrUnsupportedKey.
 type robotgoInjector struct {
-	log *slog.Logger
-	mu  sync.Mutex // one input at a time, as from one keyboard and mouse
+	log    *slog.Logger
+	native *nativeKeys
+	mu     sync.Mutex // one input at a time, as from one keyboard and mouse
 }
 
 // NewInjector returns the robotgo injector. macOS asks the user to allow
@@ -26,7 +28,7 @@ func NewInjector(o InjectorOptions) (SystemInjector, error) {
 	// robotgo sleeps KeySleep ms after every key toggle; the controller
 	// paces nothing, the professor's keyboard does.
 	robotgo.KeySleep = 0
-	return &robotgoInjector{log: o.Logger}, nil
+	return &robotgoInjector{log: o.Logger, native: newNativeKeys()}, nil
 }
 
 func (r *robotgoInjector) MoveTo(x, y int) error {
@@ -61,6 +63,9 @@ func (r *robotgoInjector) Wheel(dx, dy int) error {
 func (r *robotgoInjector) Key(k Key, down bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if handled, err := r.native.key(k, down); handled {
+		return err
+	}
 	if k.Robotgo == "" {
 		return fmt.Errorf("key %s: %w", k.Code, ErrUnsupportedKey)
 	}

@@ -163,7 +163,7 @@ func (ev ControlEvent) Validate() error {
 				return badControl("unknown key code %q", ev.Code)
 			}
 			if _, ok := ev.TextRune(); !ok {
-				return badControl("no key code and key %q is not one printable character", ev.Key)
+				return badControl("no key code and the key is not one printable character") // no text in errors: it may be a password
 			}
 		}
 		return ev.only(false, false, true)
