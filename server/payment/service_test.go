@@ -693,3 +693,46 @@ func TestProblemUnknown(t *testing.T) {
 		t.Fatalf("wire: %s", b)
 	}
 }
+
+// Concurrent verifications of one tampered payment refund it exactly once:
+// the checksum makes every later cancel fail at PortOne.
+func TestConcurrentTampered(t *testing.T) {
+	h := newHarness(t, v1)
+	o := h.order("monthly")
+	imp := h.fake.ForgeV1(o.MerchantUID, 1000)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		_, err := h.svc.Complete(h.ctx(), h.prof.ID, wire.CompletePaymentRequest{ImpUID: imp, MerchantUID: o.MerchantUID})
+		if !errors.Is(err, payment.ErrTampered) {
+			errs <- fmt.Errorf("Complete: %v, want ErrTampered", err)
+		}
+	}()
+	for range 3 {
+		go func() {
+			defer wg.Done()
+			if code, body := h.webhookV1(imp, o.MerchantUID, "paid"); code != http.StatusOK {
+				errs <- fmt.Errorf("webhook: %d %s", code, body)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	accepted := 0
+	for _, c := range h.fake.Cancels() {
+		if c.Accepted {
+			accepted++
+		}
+	}
+	if accepted != 1 {
+		t.Fatalf("%d accepted cancels, want 1 (%+v)", accepted, h.fake.Cancels())
+	}
+	if p, _ := h.fake.Payment(imp); p.CancelAmount != 1000 || h.status(o.MerchantUID) != wire.OrderTampered || !h.premiumUntil().IsZero() {
+		t.Fatalf("payment %+v, order %s, premium %v", p, h.status(o.MerchantUID), h.premiumUntil())
+	}
+}
