@@ -43,6 +43,9 @@ type Server struct {
 	mux     *routeRecorder
 }
 
+// Operations is the API as documented in /api/openapi.json.
+func (s *Server) Operations() []openapi.Op { return openapi.Operations() }
+
 // Routes lists the registered "METHOD /path" patterns.
 func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns...) }
 
@@ -135,7 +138,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 
 	mux.Handle("GET /healthz", http.HandlerFunc(s.healthz))
 	mux.Handle("GET /metrics", s.metrics)
-	doc, err := openapi.Handler(openapi.Operations(), "")
+	doc, err := openapi.Handler(s.Operations(), "")
 	if err != nil {
 		return nil, err
 	}
