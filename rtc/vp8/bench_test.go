@@ -26,7 +26,7 @@ func reportTimes(b *testing.B, cpu time.Duration) {
 // Benchmarks on a synthetic coding desktop (see desktop_test.go). Run with a
 // fixed frame count so the bitrate covers the same stretch of "typing":
 //
-//	go test -run '^$' -bench . -benchtime 300x ./rtc/vp8/
+//	go test -run '^$' -bench . -benchtime 150x ./rtc/vp8/
 
 var resolutions = []struct {
 	name string
@@ -71,17 +71,17 @@ func BenchmarkScale1080pTo720p(b *testing.B) {
 // scrolling at 30 fps, and reports the bitrate it produced.
 func BenchmarkEncode(b *testing.B) {
 	cases := []struct {
-		res, cpu, kbps int
+		res, cpu, threads, kbps int
 	}{
-		{0, 8, 1500}, {0, 16, 1500},
-		{1, 8, 2500}, {1, 16, 2500},
-		{1, 8, 300}, // a poor link
+		{0, 8, 1, 1500}, {0, 16, 1, 1500}, {0, 8, 2, 1500},
+		{1, 8, 1, 2500}, {1, 16, 1, 2500}, {1, 8, 2, 2500},
+		{1, 8, 1, 300}, // a poor link
 	}
 	for _, c := range cases {
 		r := resolutions[c.res]
-		b.Run(fmt.Sprintf("%s/cpu%d/%dkbps", r.name, c.cpu, c.kbps), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/cpu%d/threads%d/%dkbps", r.name, c.cpu, c.threads, c.kbps), func(b *testing.B) {
 			desk := newDesktop(b, r.w, r.h)
-			enc := newEncoder(b, Config{Width: r.w, Height: r.h, BitrateKbps: c.kbps, CPUUsed: c.cpu, Threads: 2, ScreenContent: true})
+			enc := newEncoder(b, Config{Width: r.w, Height: r.h, BitrateKbps: c.kbps, CPUUsed: c.cpu, Threads: c.threads, ScreenContent: true})
 			// The opening keyframe is measured by BenchmarkKeyframe.
 			if _, err := enc.Encode(desk.i420(b), 0, false); err != nil {
 				b.Fatal(err)
@@ -131,7 +131,7 @@ func BenchmarkKeyframe(b *testing.B) {
 		for _, kbps := range []int{map[string]int{"720p": 1500, "1080p": 2500}[r.name]} {
 			b.Run(fmt.Sprintf("%s/%dkbps", r.name, kbps), func(b *testing.B) {
 				desk := newDesktop(b, r.w, r.h)
-				enc := newEncoder(b, Config{Width: r.w, Height: r.h, BitrateKbps: kbps, ScreenContent: true})
+				enc := newEncoder(b, Config{Width: r.w, Height: r.h, BitrateKbps: kbps, Threads: 1, ScreenContent: true})
 				img := desk.i420(b)
 				var bytes int
 				c0 := cpuTime(b)

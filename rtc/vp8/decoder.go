@@ -81,20 +81,20 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if len(frame) > 64<<20 {
 		return nil, fmt.Errorf("%w: %d-byte frame", ErrTooLarge, len(frame))
 	}
-	keyframe := frame[0]&1 == 0 // frame tag bit 0: 0 means keyframe
-	if keyframe {
-		if err := d.checkKeyframe(frame); err != nil {
-			return nil, err
-		}
-	} else if !d.gotKey {
-		return nil, fmt.Errorf("vp8 decode: %w: interframe before any keyframe", ErrBadImage)
-	}
 	if len(frame) > d.bufCap {
 		C.free(d.buf)
 		d.buf = C.malloc(C.size_t(len(frame)))
 		d.bufCap = len(frame)
 	}
 	copy(unsafe.Slice((*byte)(d.buf), len(frame)), frame)
+	keyframe := frame[0]&1 == 0 // frame tag bit 0: 0 means keyframe
+	if keyframe {
+		if err := d.checkKeyframe(len(frame)); err != nil {
+			return nil, err
+		}
+	} else if !d.gotKey {
+		return nil, fmt.Errorf("vp8 decode: %w: interframe before any keyframe", ErrBadImage)
+	}
 	if rc := C.vpx_codec_decode(d.ctx, (*C.uint8_t)(d.buf), C.uint(len(frame)), nil, 0); rc != C.VPX_CODEC_OK {
 		return nil, d.codecErr("vp8 decode", rc)
 	}
@@ -118,15 +118,12 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	return out, nil
 }
 
-// checkKeyframe reads the size from a keyframe header before libvpx
-// allocates for it.
-func (d *Decoder) checkKeyframe(frame []byte) error {
+// checkKeyframe reads the size from the keyframe header (already in d.buf)
+// before libvpx allocates for it.
+func (d *Decoder) checkKeyframe(size int) error {
 	var w, h C.uint
 	var isKF C.int
-	p := C.malloc(C.size_t(min(len(frame), 64))) // the header is 10 bytes
-	defer C.free(p)
-	n := copy(unsafe.Slice((*byte)(p), min(len(frame), 64)), frame)
-	if rc := C.shim_peek((*C.uint8_t)(p), C.uint(n), &w, &h, &isKF); rc != C.VPX_CODEC_OK {
+	if rc := C.shim_peek((*C.uint8_t)(d.buf), C.uint(size), &w, &h, &isKF); rc != C.VPX_CODEC_OK {
 		return fmt.Errorf("vp8 decode: %w: keyframe header: %s", ErrCodec, C.GoString(C.vpx_codec_err_to_string(rc)))
 	}
 	if int(w) > d.maxW || int(h) > d.maxH {

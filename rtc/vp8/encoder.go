@@ -10,6 +10,7 @@ import "C"
 import (
 	"fmt"
 	"image"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,10 @@ type Config struct {
 	Width, Height int // required, 1..MaxDimension; odd sizes are fine
 	FPS           int // nominal frame rate, used until real timestamps arrive; default 30
 	BitrateKbps   int // CBR target; default 1500
-	Threads       int // encoder threads; default 2
+	// Threads is the encoder's thread count. Default 2 on 4+ CPUs, else 1:
+	// libvpx's VP8 threads spin-wait on each other, and on a busy 2-CPU
+	// machine 2 threads cost 3x the CPU of 1 and are slower (docs/bench/vp8.md).
+	Threads int
 	// CPUUsed trades quality for speed in realtime mode (-16..16; higher is
 	// faster). Default 8: measured 16-18 ms/frame at 1080p on 2 cores.
 	CPUUsed int
@@ -57,7 +61,10 @@ func (c Config) withDefaults() (Config, error) {
 		c.BitrateKbps = 1500
 	}
 	if c.Threads == 0 {
-		c.Threads = 2
+		c.Threads = 1
+		if runtime.NumCPU() >= 4 {
+			c.Threads = 2
+		}
 	}
 	if c.CPUUsed == 0 {
 		c.CPUUsed = 8
