@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,11 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing postgres url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (max(4, CPUs)) queues bursts of requests on small
+		// machines; a few more connections are cheap for PostgreSQL.
+		cfg.MaxConns = max(cfg.MaxConns, 16)
 	}
 	if err := migrate(ctx, cfg.ConnConfig); err != nil {
 		return nil, fmt.Errorf("migrating postgres: %w", err)
