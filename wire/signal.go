@@ -55,10 +55,10 @@ const (
 const (
 	CodeUnknownType        = "unknown_message_type"
 	CodeUnsupportedVersion = "unsupported_version"
-	CodeNotJoined          = "not_joined"     // a room message before join (or after leaving)
-	CodeAlreadyJoined      = "already_joined" // join while in a room: leave first
-	CodeProfessorLeft      = "professor_left" // peer_left reason: the professor left
-	CodeStudentLeft        = "student_left"   // peer_left reason: the student left or dropped
+	CodeNotJoined          = "not_joined"       // a room message before join (or after leaving)
+	CodeAlreadyJoined      = "already_joined"   // join while in a room: leave first
+	CodeProfessorLeft      = "professor_left"   // peer_left reason: the professor left
+	CodeStudentLeft        = "student_left"     // peer_left reason: the student left or dropped
 	CodeControlInactive    = "control_inactive" // control before control_start, or from the student
 	CodePeerNotInRoom      = "peer_not_connected"
 )
