@@ -51,3 +51,12 @@ func TestShared(t *testing.T) {
 		return ss
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	s, err := postgres.Open(context.Background(), testenv.PostgresURL(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.Bench(b, s)
+}

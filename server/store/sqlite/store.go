@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -45,6 +46,11 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || strings.Contains(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		// The writer and the readers are separate connections: each would
+		// see its own in-memory database.
+		return nil, fmt.Errorf("opening sqlite %q: in-memory databases are not supported, use a file", path)
 	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
