@@ -25,6 +25,7 @@ import (
 	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/server/monitor"
 	"github.com/didacto/didacto/server/openapi"
+	"github.com/didacto/didacto/server/payment"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
@@ -41,6 +42,27 @@ type Server struct {
 	closers []func()
 	frames  monitor.FrameStore
 	mux     *routeRecorder
+}
+
+func (s *Server) paymentService() (*payment.Service, error) {
+	pc := s.cfg.PortOne
+	cfg := payment.Config{V1Key: pc.V1Key, V1Secret: pc.V1Secret, V1StoreCode: pc.V1StoreCode, V1PG: pc.V1PG,
+		V1BaseURL: pc.V1BaseURL, V2Secret: pc.V2Secret, V2StoreID: pc.V2StoreID, V2ChannelKey: pc.V2Channel,
+		V2BaseURL: pc.V2BaseURL, WebhookSecrets: pc.WebhookSecrets}
+	for _, p := range pc.Plans {
+		cfg.Plans = append(cfg.Plans, payment.Plan{ID: p.ID, Name: p.Name, PriceKRW: p.PriceKRW, Period: p.Period})
+	}
+	// Both stores implement payment.Store; store.Store cannot embed it
+	// (payment imports store).
+	ps, ok := s.store.(payment.Store)
+	if !ok {
+		return nil, fmt.Errorf("payments: the %T store does not keep orders", s.store)
+	}
+	svc, err := payment.New(cfg, ps, s.logger, nil)
+	if err != nil {
+		return nil, fmt.Errorf("payments: %w", err)
+	}
+	return svc, nil
 }
 
 // Operations is the API as documented in /api/openapi.json.
@@ -135,6 +157,12 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 		}()
 	}
 	monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger).Register(mux)
+
+	pay, err := s.paymentService()
+	if err != nil {
+		return nil, err
+	}
+	api.NewPayments(pay, s.auth).Register(mux)
 
 	mux.Handle("GET /healthz", http.HandlerFunc(s.healthz))
 	mux.Handle("GET /metrics", s.metrics)

@@ -373,3 +373,22 @@ func TestActivationLimitRace(t *testing.T) {
 		prof.Do("POST", fmt.Sprintf("/api/v1/lectures/%d/activate", ids[98]), nil, nil).Code(t, 409, wire.CodePlanLimit)
 	})
 }
+
+// TestPaymentsOffWithoutKeys: with no PortOne keys nothing can be bought and
+// nothing fakes a success.
+func TestPaymentsOffWithoutKeys(t *testing.T) {
+	in := servertest.Start(t)
+	prof := in.Register(t, wire.RoleProfessor, "Prof Pay")
+	var plans wire.PlanList
+	prof.Must(200, "GET", "/api/v1/plans", nil, &plans)
+	if plans.PaymentsEnabled || len(plans.Plans) == 0 {
+		t.Fatalf("plans = %+v", plans)
+	}
+	prof.Do("POST", "/api/v1/orders", wire.CreateOrderRequest{Plan: plans.Plans[0].ID}, nil).Code(t, 503, wire.CodePaymentsDisabled)
+	prof.Do("POST", "/api/v1/payments/complete", wire.CompletePaymentRequest{PaymentID: "x"}, nil).Code(t, 503, wire.CodePaymentsDisabled)
+	var me wire.User
+	prof.Must(200, "GET", "/api/v1/me", nil, &me)
+	if me.Plan != wire.PlanFree {
+		t.Fatalf("plan = %q", me.Plan)
+	}
+}

@@ -38,9 +38,19 @@ type Config struct {
 // PortOne holds the payment gateway settings.
 type PortOne struct {
 	V1Key, V1Secret, V1StoreCode   string
+	V1PG                           string
 	V2Secret, V2StoreID, V2Channel string
 	WebhookSecrets                 []string
 	V1BaseURL, V2BaseURL           string
+	Plans                          []Plan // empty: the built-in plans
+}
+
+// Plan is a Premium plan from the config file (`plans:` list).
+type Plan struct {
+	ID       string
+	Name     string
+	PriceKRW int64
+	Period   time.Duration
 }
 
 // Load parses args (without the program name) and the environment.
@@ -64,6 +74,7 @@ func Load(args []string) (Config, error) {
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
 	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
 	fs.String("portone-v1-store-code", "", "PortOne V1 merchant identification code (imp…)")
+	fs.String("portone-v1-pg", "", "PortOne V1 PG code for the payment window (e.g. html5_inicis)")
 	fs.String("portone-v2-secret", "", "PortOne V2 API secret")
 	fs.String("portone-v2-store-id", "", "PortOne V2 store id")
 	fs.String("portone-v2-channel-key", "", "PortOne V2 channel key")
@@ -102,9 +113,49 @@ func Load(args []string) (Config, error) {
 			V2StoreID: v.GetString("portone-v2-store-id"), V2Channel: v.GetString("portone-v2-channel-key"),
 			WebhookSecrets: stringList(v, "portone-webhook-secrets"),
 			V1BaseURL:      v.GetString("portone-v1-base-url"), V2BaseURL: v.GetString("portone-v2-base-url"),
+			V1PG: v.GetString("portone-v1-pg"),
 		},
 	}
+	plans, err := loadPlans(v)
+	if err != nil {
+		return Config{}, err
+	}
+	c.PortOne.Plans = plans
 	return c, c.Validate()
+}
+
+// loadPlans reads `plans: [{id, name, price_krw, period: "30d"}]`.
+func loadPlans(v *viper.Viper) ([]Plan, error) {
+	var raw []struct {
+		ID       string `mapstructure:"id"`
+		Name     string `mapstructure:"name"`
+		PriceKRW int64  `mapstructure:"price_krw"`
+		Period   string `mapstructure:"period"`
+	}
+	if err := v.UnmarshalKey("plans", &raw); err != nil {
+		return nil, fmt.Errorf("config plans: %w", err)
+	}
+	out := make([]Plan, 0, len(raw))
+	for _, p := range raw {
+		period, err := parsePeriod(p.Period)
+		if err != nil {
+			return nil, fmt.Errorf("config plan %q: period %q: %w", p.ID, p.Period, err)
+		}
+		out = append(out, Plan{ID: p.ID, Name: p.Name, PriceKRW: p.PriceKRW, Period: period})
+	}
+	return out, nil
+}
+
+// parsePeriod accepts Go durations and whole days ("30d").
+func parsePeriod(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(d, "%d", &n); err != nil || n <= 0 {
+			return 0, errors.New("days must be a positive whole number")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // stringList reads a list given as a flag, a comma-separated env value or a

@@ -67,6 +67,13 @@ func Operations() []Op {
 		{Method: "GET", Path: "/api/v1/lectures/{id}/students/{studentId}/frame", Summary: "A student's latest JPEG (ETag / If-None-Match → 304)", Tag: "monitoring", Auth: "professor", Status: 200, ResponseType: "image/jpeg", Errors: []int{401, 403, 404}},
 		{Method: "GET", Path: "/api/v1/lectures/{id}/attendance", Summary: "Presence per student per day; format=csv downloads a CSV", Tag: "monitoring", Auth: "professor", Status: 200, Response: t[AttendanceList](), Query: []string{"from", "to", "format"}, Errors: []int{400, 401, 403, 404}},
 
+		{Method: "GET", Path: "/api/v1/plans", Summary: "Premium plans, and whether payments are enabled", Tag: "payments", Status: 200, Response: t[wire.PlanList]()},
+		{Method: "POST", Path: "/api/v1/orders", Summary: "Create an order (amount pre-registered with PortOne)", Tag: "payments", Auth: "professor", Request: t[wire.CreateOrderRequest](), Status: 201, Response: t[wire.Order](), Errors: []int{400, 401, 403, 409, 422, 502, 503}},
+		{Method: "POST", Path: "/api/v1/payments/complete", Summary: "Verify a payment at PortOne after the payment window closed", Tag: "payments", Auth: "professor", Request: t[wire.CompletePaymentRequest](), Status: 200, Response: t[wire.PaymentResult](), Errors: []int{400, 401, 402, 403, 404, 422, 502, 503}},
+		{Method: "GET", Path: "/api/v1/payments", Summary: "The professor's own payment history", Tag: "payments", Auth: "professor", Status: 200, Response: t[wire.Page[wire.PaymentRecord]](), Query: []string{"page", "size"}, Errors: []int{400, 401, 403}},
+		{Method: "POST", Path: "/api/v1/payments/webhook/v1", Summary: "PortOne V1 webhook {imp_uid, merchant_uid, status}; verified by re-fetching the payment", Tag: "payments", RequestType: "application/json", Status: 200, Errors: []int{400, 502}},
+		{Method: "POST", Path: "/api/v1/payments/webhook/v2", Summary: "PortOne V2 Standard Webhook (webhook-id, webhook-timestamp, webhook-signature)", Tag: "payments", RequestType: "application/json", Status: 200, Errors: []int{400, 401, 502}},
+
 		{Method: "GET", Path: "/healthz", Summary: "Liveness and dependency health", Tag: "operations", Status: 200, Response: t[map[string]string](), Errors: []int{503}},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format)", Tag: "operations", Status: 200, ResponseType: "text/plain"},
 		{Method: "GET", Path: "/api/openapi.json", Summary: "This document", Tag: "operations", Status: 200, ResponseType: "application/json"},
