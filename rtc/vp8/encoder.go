@@ -25,6 +25,9 @@ const MaxDimension = 16383
 // encoder timestamps map one to one onto RTP timestamps.
 const rtpClock = 90000
 
+// defaultMinQ is Config.MinQuantizer's default (see there).
+const defaultMinQ = 8
+
 // Config describes an encoder. Zero fields take the defaults noted.
 type Config struct {
 	Width, Height int // required, 1..MaxDimension; odd sizes are fine
@@ -48,6 +51,13 @@ type Config struct {
 	// it. Default 1: skips unchanged blocks only, so a typed glyph is never
 	// lost.
 	StaticThreshold int
+	// MinQuantizer and MaxQuantizer bound the quantizer (0..63). The minimum
+	// matters on a screen: with a quiet desktop CBR saves up credit and then
+	// spends it re-coding the whole screen at a tiny quantizer in one huge
+	// frame, a latency spike: at 1080p the largest scroll frame measured
+	// 121-133 KB with minimum 2, 34 KB with 8, at the same ~52 dB luma PSNR.
+	// Defaults 8 and 56.
+	MinQuantizer, MaxQuantizer int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -75,6 +85,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StaticThreshold == 0 {
 		c.StaticThreshold = 1
 	}
+	if c.MinQuantizer == 0 {
+		c.MinQuantizer = defaultMinQ
+	}
+	if c.MaxQuantizer == 0 {
+		c.MaxQuantizer = 56
+	}
 	switch {
 	case c.FPS < 1 || c.FPS > 240:
 		return c, fmt.Errorf("%w: fps %d out of 1..240", ErrBadConfig, c.FPS)
@@ -86,6 +102,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: cpu-used %d out of -16..16", ErrBadConfig, c.CPUUsed)
 	case c.KeyframeMaxDist < 1:
 		return c, fmt.Errorf("%w: keyframe distance %d", ErrBadConfig, c.KeyframeMaxDist)
+	case c.MinQuantizer < 0 || c.MaxQuantizer > 63 || c.MinQuantizer > c.MaxQuantizer:
+		return c, fmt.Errorf("%w: quantizer range %d..%d not within 0..63", ErrBadConfig, c.MinQuantizer, c.MaxQuantizer)
 	case c.StaticThreshold < 0:
 		return c, fmt.Errorf("%w: static threshold %d", ErrBadConfig, c.StaticThreshold)
 	}
@@ -104,7 +122,10 @@ type Frame struct {
 	Data     []byte
 	Keyframe bool
 	PTS      time.Duration // as given to Encode (after monotonic fix-up)
-	Duration time.Duration // time until the next frame as known to the encoder
+	// Duration is the gap since the previous frame as the encoder saw it.
+	// pion's WriteSample advances the RTP clock by it; at a steady capture
+	// rate that is the same as the gap to the next frame.
+	Duration time.Duration
 }
 
 // Encoder is a realtime VP8 encoder. Its methods are safe for concurrent use
@@ -151,8 +172,8 @@ func NewEncoder(cfg Config) (*Encoder, error) {
 	p.g_error_resilient = C.VPX_ERROR_RESILIENT_DEFAULT
 	p.rc_end_usage = C.VPX_CBR
 	p.rc_target_bitrate = C.uint(c.BitrateKbps)
-	p.rc_min_quantizer = 2
-	p.rc_max_quantizer = 56
+	p.rc_min_quantizer = C.uint(c.MinQuantizer)
+	p.rc_max_quantizer = C.uint(c.MaxQuantizer)
 	p.rc_undershoot_pct = 100
 	p.rc_overshoot_pct = 15
 	// Small buffers (ms) keep queueing latency low; dropping frames when the

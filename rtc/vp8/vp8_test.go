@@ -249,6 +249,8 @@ func TestBadInput(t *testing.T) {
 		{Width: 64, Height: 64, FPS: -1},
 		{Width: 64, Height: 64, BitrateKbps: -5},
 		{Width: 64, Height: 64, Threads: 1000},
+		{Width: 64, Height: 64, MinQuantizer: 40, MaxQuantizer: 20},
+		{Width: 64, Height: 64, MaxQuantizer: 64},
 	} {
 		if e, err := NewEncoder(cfg); !errors.Is(err, ErrBadConfig) {
 			if e != nil {
