@@ -6,12 +6,15 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -26,6 +29,7 @@ import (
 	"github.com/didacto/didacto/server/monitor"
 	"github.com/didacto/didacto/server/openapi"
 	"github.com/didacto/didacto/server/payment"
+	"github.com/didacto/didacto/server/signal"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
@@ -42,6 +46,41 @@ type Server struct {
 	closers []func()
 	frames  monitor.FrameStore
 	mux     *routeRecorder
+	hub     *signal.Hub
+}
+
+// wsAuth adapts auth to the signaling hub: bearer header (agents), cookie
+// session (console) or ?ticket=.
+type wsAuth struct{ a *auth.Service }
+
+func (w wsAuth) AuthenticateRequest(r *http.Request) (signal.Identity, error) {
+	id, err := w.a.AuthenticateWebsocket(r)
+	return signal.Identity{UserID: id.UserID, Role: id.Role, Name: id.Name}, err
+}
+
+func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
+	var lock signal.RoomLock = signal.NewMemoryLock()
+	var bus signal.Bus = signal.NewMemoryBus()
+	if s.redis != nil {
+		lock = signal.NewRedisLock(s.redis, "didacto:")
+		bus = signal.NewRedisBus(s.redis, "didacto:", s.logger)
+	}
+	cfg := signal.Config{Replica: s.cfg.Replica}
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
+			cfg.OriginPatterns = []string{u.Host}
+		}
+	}
+	if len(s.cfg.ICEServers) > 0 {
+		cfg.ICEServers = []wire.ICEServer{{URLs: s.cfg.ICEServers}}
+	}
+	hub, err := signal.NewHub(ctx, cfg, lock, bus, s.store, wsAuth{s.auth}, s.store, s.logger)
+	if err != nil {
+		return err
+	}
+	s.hub = hub
+	mux.Handle("GET /api/v1/signal", hub)
+	return nil
 }
 
 func (s *Server) paymentService() (*payment.Service, error) {
@@ -74,7 +113,11 @@ func (s *Server) Routes() []string { return append([]string(nil), s.mux.patterns
 // New opens storage and builds the handler tree.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, error) {
 	if cfg.Replica == "" {
-		cfg.Replica, _ = os.Hostname()
+		// Unique among replicas sharing Redis, even several on one host.
+		host, _ := os.Hostname()
+		b := make([]byte, 3)
+		_, _ = rand.Read(b)
+		cfg.Replica = host + "-" + hex.EncodeToString(b)
 	}
 	s := &Server{cfg: cfg, logger: logger, metrics: httpx.NewMetrics()}
 	st, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, logger)
@@ -157,6 +200,10 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 		}()
 	}
 	monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger).Register(mux)
+
+	if err := s.signaling(ctx, mux); err != nil {
+		return nil, err
+	}
 
 	pay, err := s.paymentService()
 	if err != nil {
@@ -242,6 +289,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// Websockets are hijacked: Shutdown does not wait for them, the hub
+	// tells its sessions and frees their rooms.
+	if err := s.hub.Close(sctx); err != nil {
+		s.logger.Warn("closing signaling", "err", err)
+	}
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = srv.Close()

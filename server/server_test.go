@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"os/exec"
 	"sort"
 	"strings"
@@ -99,4 +100,12 @@ func TestServerDependencies(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
 	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

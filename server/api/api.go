@@ -65,6 +65,7 @@ func (a *API) Register(mux httpx.Mux) {
 	mux.Handle("GET /api/v1/lectures/{id}/students", req(a.members, prof))
 	mux.Handle("DELETE /api/v1/lectures/{id}/students/{studentId}", req(a.removeMember, prof))
 	mux.Handle("DELETE /api/v1/lectures/{id}/membership", req(a.leave, stud))
+	mux.Handle("GET /api/v1/lectures/{id}/audit", req(a.audit, prof))
 	mux.Handle("GET /api/v1/enrollments", req(a.myEnrollments, stud))
 	mux.Handle("POST /api/v1/enrollments/{id}/accept", req(a.accept, prof))
 	mux.Handle("POST /api/v1/enrollments/{id}/reject", req(a.reject, prof))
@@ -367,5 +368,27 @@ func (a *API) setActive(w http.ResponseWriter, r *http.Request, id auth.Identity
 	}
 	l.OwnerName = id.Name
 	httpx.WriteJSON(w, http.StatusOK, LectureView(l))
+	return nil
+}
+
+func (a *API) audit(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	l, err := OwnedLecture(r.Context(), a.store, r, id)
+	if err != nil {
+		return err
+	}
+	page, size, err := httpx.Paging(r)
+	if err != nil {
+		return err
+	}
+	es, total, err := a.store.AuditByLecture(r.Context(), l.ID, store.PageRequest{Page: page, Size: size})
+	if err != nil {
+		return err
+	}
+	out := wire.Page[wire.AuditRecord]{Items: make([]wire.AuditRecord, 0, len(es)), Page: page, Size: size, Total: total}
+	for _, e := range es {
+		out.Items = append(out.Items, wire.AuditRecord{ID: e.ID, ActorID: e.ActorID, SubjectID: e.SubjectID,
+			Action: e.Action, Detail: e.Detail, Replica: e.Replica, At: e.At.UTC()})
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
