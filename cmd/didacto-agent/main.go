@@ -1,0 +1,125 @@
+// Command didacto-agent is the student agent. This build runs headless only
+// (--headless): capture the screen and upload thumbnails to the lecture being
+// taught. The tray UI comes later and will call the same agent core.
+//
+// Settings come from flags or DIDACTO_* environment variables (flag wins):
+// DIDACTO_SERVER, DIDACTO_LECTURE, DIDACTO_INTERVAL, DIDACTO_WIDTH,
+// DIDACTO_QUALITY, DIDACTO_EMAIL, DIDACTO_PASSWORD (prefer the environment
+// for the password: flags show in the process list), DIDACTO_TOKEN_FILE.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/didacto/didacto/agent/client"
+	"github.com/didacto/didacto/agent/headless"
+	"github.com/didacto/didacto/agent/monitor"
+	"github.com/didacto/didacto/capture"
+	"github.com/didacto/didacto/internal/version"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("didacto-agent", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.String("server", "http://127.0.0.1:8080", "DIDACTO server URL")
+	fs.Bool("headless", false, "run without a UI (servers, tests, load)")
+	fs.Int64("lecture", 0, "lecture id to monitor (0: the only active lecture)")
+	fs.Duration("interval", monitor.DefaultInterval, "capture interval")
+	fs.Int("width", monitor.DefaultWidth, fmt.Sprintf("upload width in pixels (max %d)", capture.MaxWidth))
+	fs.Int("quality", capture.DefaultQuality, "JPEG quality (1-100)")
+	fs.Int("screen", capture.AllScreens, "monitor index to capture (-1: all)")
+	fs.String("email", "", "account email")
+	fs.String("password", "", "account password (prefer DIDACTO_PASSWORD)")
+	fs.String("token-file", "", "keep the session in this file across restarts (headless)")
+	fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	v := viper.New()
+	v.SetEnvPrefix("DIDACTO")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(fs); err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	if v.GetBool("version") {
+		fmt.Fprintf(stdout, "didacto-agent %s (%s/%s)\n", version.Version, runtime.GOOS, runtime.GOARCH)
+		return 0
+	}
+	if !v.GetBool("headless") {
+		fmt.Fprintln(stderr, "didacto-agent: the tray UI is not built yet; run with --headless")
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
+		fmt.Fprintln(stderr, "didacto-agent: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	width := v.GetInt("width")
+	if width < 32 || width > capture.MaxWidth {
+		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
+		return 2
+	}
+
+	var store client.TokenStore = &client.MemoryStore{}
+	if p := v.GetString("token-file"); p != "" {
+		store = client.FileStore{Path: p}
+	}
+	api, err := client.New(client.Config{Server: v.GetString("server"), Store: store,
+		UserAgent: "didacto-agent/" + version.Version})
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	src, err := capture.New(capture.Options{Screen: v.GetInt("screen")})
+	if err != nil {
+		log.Error("screen capture unavailable", "err", err)
+		return 1
+	}
+	defer src.Close()
+	log.Info("starting", "version", version.Version, "server", v.GetString("server"), "shm", src.SHM())
+	err = headless.Run(ctx, api, src, headless.Config{
+		Email:     v.GetString("email"),
+		Password:  v.GetString("password"),
+		LectureID: v.GetInt64("lecture"),
+		Logger:    log,
+		Monitor: monitor.Config{
+			Interval: v.GetDuration("interval"),
+			Width:    width,
+			Quality:  v.GetInt("quality"),
+			Logger:   log,
+		},
+	})
+	if err != nil {
+		log.Error("stopped", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "didacto-agent ") {
+		t.Errorf("--version: %d %q %q", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--headless") {
+		t.Errorf("no --headless: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"--headless", "--server", "localhost"}, &out, &errb); code != 2 {
+		t.Errorf("bad server URL: %d %q", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"--headless", "--width", "5000"}, &out, &errb); code != 2 {
+		t.Errorf("bad width: %d", code)
+	}
+	if code := run(context.Background(), []string{"--bogus"}, &out, &errb); code != 2 {
+		t.Errorf("unknown flag: %d", code)
+	}
+}
+
+func TestEnvironmentConfigures(t *testing.T) {
+	t.Setenv("DIDACTO_HEADLESS", "true")
+	t.Setenv("DIDACTO_SERVER", "not a url")
+	var out, errb bytes.Buffer
+	// The server URL from the environment is used (and rejected).
+	if code := run(context.Background(), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "not a url") {
+		t.Errorf("env: %d %q", code, errb.String())
+	}
+}
