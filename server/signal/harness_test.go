@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,6 +159,9 @@ type client struct {
 	name string
 	c    *websocket.Conn
 	msgs chan frame
+	// frozen makes the background reader stop after its next frame, so the
+	// socket no longer answers pings (a frozen or half-open client).
+	frozen atomic.Bool
 }
 
 type frame struct {
@@ -171,12 +175,18 @@ func newClient(t testing.TB, name string, c *websocket.Conn) *client {
 		for {
 			_, b, err := c.Read(context.Background())
 			cl.msgs <- frame{b, err}
-			if err != nil {
+			if err != nil || cl.frozen.Load() {
 				return
 			}
 		}
 	}()
 	return cl
+}
+
+// freeze stops reading: the pong to this ping is the last frame read.
+func (c *client) freeze() {
+	c.frozen.Store(true)
+	c.send(wire.SignalMessage{Type: wire.SignalPing})
 }
 
 // poll returns the next message if one arrives within d (pongs skipped).
@@ -312,7 +322,7 @@ func (c *client) expectClosed(code websocket.StatusCode) {
 			}
 			return
 		}
-		c.t.Logf("%s: before close: %s %s", c.name, m.Type, m.Code)
+		_ = m // whatever came before the close
 	}
 }
 

@@ -397,3 +397,40 @@ func TestCloseTellsSessionsAndReleases(t *testing.T) {
 		t.Fatal("closed hub accepted a socket")
 	}
 }
+
+func TestUnresponsiveClientFreesRoom(t *testing.T) {
+	w := newWorld(t)
+	r := memReplica(t, w, Config{LockTTL: 900 * time.Millisecond})
+	// A socket that joins and then never reads again cannot answer pings,
+	// like a frozen or half-open client.
+	conn, err := dialErr(r, tokenOf(w.stu), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	frozen := newClient(t, "frozen", conn)
+	frozen.joinOK(w.lecture, w.stu, wire.RoleStudent)
+	console := dial(t, r, w.prof)
+	console.joinOK(w.lecture, w.stu, wire.RoleProfessor)
+	frozen.expect(wire.SignalPeerJoined)
+	frozen.freeze()
+
+	if m := console.expect(wire.SignalPeerLeft); m.Code != wire.CodeStudentLeft {
+		t.Fatalf("peer_left %+v", m)
+	}
+	if on, _ := r.hub.Online(context.Background(), w.lecture.ID, w.stu.ID); on {
+		t.Fatal("frozen student still online")
+	}
+}
+
+func TestRefusedFloodClosesSocket(t *testing.T) {
+	w := newWorld(t)
+	r := memReplica(t, w, Config{})
+	c := dial(t, r, w.stu)
+	for range maxRefused + 5 {
+		if err := c.c.Write(context.Background(), websocket.MessageText, []byte(`{"v":1,"type":"nope"}`)); err != nil {
+			break // already closed
+		}
+	}
+	c.expectClosed(websocket.StatusPolicyViolation)
+}
