@@ -122,18 +122,19 @@ func TestAutoLectureWaitsFollowsAndResumes(t *testing.T) {
 	}
 	srv.SetActive(2, true)
 	srv.WaitUploads(t, 15*time.Second, "uploads to lecture 2", uploadsTo(2, 2))
-	// The lecture ends: uploads stop (409) and resume when it starts again.
+	// The lecture ends: the agent stops (after at most one 409, or sooner
+	// when its re-check notices) and follows the next lecture that starts.
 	srv.SetActive(2, false)
-	srv.WaitUploads(t, 15*time.Second, "a 409", func(us []apitest.Upload) bool {
-		return len(us) > 0 && us[len(us)-1].Status == 409
-	})
-	before := len(srv.Uploads())
 	srv.SetActive(1, true)
 	srv.WaitUploads(t, 15*time.Second, "uploads to lecture 1", uploadsTo(1, 2))
-	for _, u := range srv.Uploads()[before:] {
-		if u.LectureID == 2 {
-			t.Errorf("uploaded to the ended lecture 2 after it ended: %+v", u)
+	conflicts := 0
+	for _, u := range srv.Uploads() {
+		if u.Status == 409 {
+			conflicts++
 		}
+	}
+	if conflicts > 1 {
+		t.Errorf("%d uploads to the ended lecture after its 409", conflicts-1)
 	}
 }
 

@@ -318,6 +318,13 @@ func (m *Monitor) tick(ctx context.Context) (Event, error) {
 		m.last = fp
 		ev.Kind, ev.Bytes = EventFrame, len(f.JPEG)
 	}
+	if hints.NeedFrame {
+		// The server lost our picture (restart, expiry, another replica):
+		// send a full frame soon, at a random point of the interval so a
+		// restarted server is not hit by the whole lab at once.
+		m.last = capture.Fingerprint{}
+		ev.Next = time.Duration(m.rnd.Int64N(int64(m.interval())/2 + 1))
+	}
 	return ev, nil
 }
 

@@ -311,3 +311,22 @@ func TestCancelStopsRun(t *testing.T) {
 		t.Fatal("Run ignored cancellation")
 	}
 }
+
+func TestSendsFullFrameWhenServerLostIt(t *testing.T) {
+	h := setup(t)
+	h.start(t, monitor.Config{KeepAliveEvery: 1})
+	h.next(t, "first frame", kind(monitor.EventFrame))
+	h.next(t, "a keep-alive", kind(monitor.EventKeepAlive))
+	h.srv.DropFrames() // the server restarted
+	e := h.next(t, "a keep-alive answered need_frame", func(e monitor.Event) bool {
+		return e.Kind == monitor.EventKeepAlive && e.Hints.NeedFrame
+	})
+	if e.Next > 20*time.Millisecond {
+		t.Errorf("full frame scheduled after %v, want within half an interval", e.Next)
+	}
+	h.next(t, "a full frame of the unchanged screen", kind(monitor.EventFrame))
+	ups := h.srv.Uploads()
+	if last := ups[len(ups)-1]; last.Unchanged || last.Width != 320 {
+		t.Errorf("last upload %+v", last)
+	}
+}

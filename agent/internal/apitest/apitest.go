@@ -68,6 +68,7 @@ type Server struct {
 	refreshes int
 	reused    int
 	notify    chan struct{}
+	hasFrame  map[int64]bool
 }
 
 // New starts a server with the given member lectures; it stops with the test.
@@ -79,6 +80,7 @@ func New(t testing.TB, lectures ...wire.Lecture) *Server {
 		revoked:  map[string]bool{},
 		used:     map[string]bool{},
 		notify:   make(chan struct{}, 1),
+		hasFrame: map[int64]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/auth/login", s.login)
@@ -106,6 +108,10 @@ func (s *Server) SetActive(id int64, active bool) {
 		}
 	}
 }
+
+// DropFrames forgets the stored frames, as a server restart does: the next
+// keep-alive is answered with need_frame.
+func (s *Server) DropFrames() { s.mu.Lock(); clear(s.hasFrame); s.mu.Unlock() }
 
 // ExpireAccess invalidates every access token issued so far.
 func (s *Server) ExpireAccess() { s.mu.Lock(); clear(s.access); s.mu.Unlock() }
@@ -333,6 +339,9 @@ func (s *Server) frame(w http.ResponseWriter, r *http.Request) {
 			answer(400, func() { problem(w, 400, wire.CodeBadRequest, "keep-alive with a body") })
 			return
 		}
+		s.mu.Lock()
+		hints.NeedFrame = !s.hasFrame[id]
+		s.mu.Unlock()
 		answer(200, func() { writeJSON(w, 200, hints) })
 	case up.ContentType != "image/jpeg":
 		answer(415, func() { problem(w, 415, wire.CodeUnsupportedMedia, "want image/jpeg") })
@@ -343,6 +352,9 @@ func (s *Server) frame(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		up.Width, up.Height = cfg.Width, cfg.Height
+		s.mu.Lock()
+		s.hasFrame[id] = true
+		s.mu.Unlock()
 		answer(200, func() { writeJSON(w, 200, hints) })
 	}
 }
