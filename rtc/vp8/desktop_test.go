@@ -128,7 +128,7 @@ func itoa(n int) string {
 
 // step advances one frame (at 30 fps): a typed character every other frame,
 // a cursor blink every 15, and a newline at the end of each line; at the
-// bottom of the editor the text scrolls up a line.
+// bottom of the editor, and every 3 s, the text scrolls up a line.
 func (d *desktop) step() {
 	d.frame++
 	cur := d.text[d.next%len(d.text)]
@@ -147,14 +147,28 @@ func (d *desktop) step() {
 				d.scroll()
 				d.row = d.rows() - 1
 			}
+			d.clearRow(d.row)
 			d.str(d.editor.Min.X+6, d.baseline(d.row), itoa(d.next+1), colLineNo)
 		}
+	}
+	if d.frame%90 == 0 && d.row > 0 {
+		// The student scrolls a line with the wheel: everything moves up and
+		// a line of earlier text appears at the bottom.
+		d.scroll()
+		d.row--
+		d.line(d.rows()-1, d.text[(d.next+7)%len(d.text)])
 	}
 	if (d.frame/15)%2 == 0 {
 		y = d.baseline(d.row)
 		cursor = image.Rect(d.textX(d.col), y-11, d.textX(d.col)+2, y+2)
 		fill(d.img, cursor, colText)
 	}
+}
+
+func (d *desktop) clearRow(row int) {
+	top := d.editor.Min.Y + row*d.lineH
+	fill(d.img, image.Rect(d.editor.Min.X, top, d.editor.Max.X, top+d.lineH), colEditor)
+	fill(d.img, image.Rect(d.editor.Min.X, top, d.editor.Min.X+d.gutterW, top+d.lineH), colGutter)
 }
 
 // scroll moves the editor's text up one line, as an editor does.
