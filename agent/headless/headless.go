@@ -110,8 +110,18 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context) error {
-	if err := r.login(ctx); err != nil {
-		return err
+	// An agent starts at boot, often before the network or the server is up:
+	// retry what may heal, stop on what will not (bad credentials).
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := r.login(ctx)
+		if err == nil {
+			break
+		}
+		if !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("server unreachable; retrying", "err", err, "in", wait)
+		r.sleep(ctx, wait)
 	}
 	for ctx.Err() == nil {
 		lec, err := r.choose(ctx)
@@ -182,7 +192,7 @@ func (r *runner) login(ctx context.Context) error {
 		}
 	}
 	if r.cfg.Email == "" || r.cfg.Password == "" {
-		return errors.New("not logged in: give --email and --password (or DIDACTO_EMAIL/DIDACTO_PASSWORD)")
+		return &credentialsError{}
 	}
 	u, err := r.api.Login(ctx, r.cfg.Email, r.cfg.Password)
 	if err != nil {
@@ -266,4 +276,22 @@ func stillActive(ls []wire.Lecture, id int64) bool {
 		}
 	}
 	return false
+}
+
+// transient reports whether err may go away by itself: no answer at all
+// (network), a server-side failure, or rate limiting.
+func transient(err error) bool {
+	var noCreds *credentialsError
+	if errors.As(err, &noCreds) {
+		return false
+	}
+	st := client.Status(err)
+	return st == 0 || st >= 500 || st == 429 || st == 408
+}
+
+// credentialsError: nothing to log in with.
+type credentialsError struct{}
+
+func (*credentialsError) Error() string {
+	return "not logged in: give --email and --password (or DIDACTO_EMAIL/DIDACTO_PASSWORD)"
 }

@@ -226,3 +226,29 @@ func TestHeadlessWithRealCapture(t *testing.T) {
 		t.Errorf("first upload %+v", us[0])
 	}
 }
+
+func TestWaitsForServerAtStart(t *testing.T) {
+	// Nothing listens yet: the agent keeps retrying until the server is up.
+	srv := apitest.New(t, wire.Lecture{ID: 1, Active: true})
+	url := srv.URL
+	srv.Close()
+	api, err := client.New(client.Config{Server: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err = headless.Run(ctx, api, &screen{}, headless.Config{Email: apitest.Email, Password: apitest.Password, Logger: logger(t)})
+	if err != nil {
+		t.Errorf("Run with an unreachable server = %v, want to keep retrying until cancelled", err)
+	}
+}
+
+func TestNoCredentialsIsFatal(t *testing.T) {
+	srv := apitest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := headless.Run(ctx, newAPI(t, srv), &screen{}, headless.Config{}); err == nil || ctx.Err() != nil {
+		t.Errorf("Run without credentials = %v", err)
+	}
+}
