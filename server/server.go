@@ -219,7 +219,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("GET /api/openapi.json", doc)
-	mux.ServeMux.Handle("GET /", console.Handler())
+	mux.ServeMux.Handle("/", console.Handler())
 	// Unknown API paths answer problem+json, not the console's HTML.
 	mux.ServeMux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)

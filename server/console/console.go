@@ -24,6 +24,11 @@ func Handler() http.Handler {
 	static, _ := fs.Sub(files, "static") // the embed pattern guarantees the dir
 	fileServer := http.FileServerFS(static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
 		w.Header().Set("Content-Security-Policy", csp)
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		if name == "" || !exists(static, name) {
