@@ -114,6 +114,12 @@ func (w *world) enroll(t testing.TB, l store.Lecture, u store.User) {
 	}
 }
 
+// The real store plugs into the hub with no adapter.
+var (
+	_ Directory = store.Store(nil)
+	_ Auditor   = store.Store(nil)
+)
+
 func tokenOf(u store.User) string { return "tok-" + u.Name }
 
 // replica is one hub behind its own HTTP server.
@@ -298,6 +304,19 @@ func (c *client) expect(typ string) wire.SignalMessage {
 	}
 	if m.Type != typ {
 		c.t.Fatalf("%s: got %s (%s %s), want %s", c.name, m.Type, m.Code, m.Message, typ)
+	}
+	return m
+}
+
+// expect2 returns the next message, which must be of one of two types.
+func (c *client) expect2(a, b string) wire.SignalMessage {
+	c.t.Helper()
+	m, err := c.read()
+	if err != nil {
+		c.t.Fatalf("%s: waiting for %s or %s: %v", c.name, a, b, err)
+	}
+	if m.Type != a && m.Type != b {
+		c.t.Fatalf("%s: got %s (%s %s), want %s or %s", c.name, m.Type, m.Code, m.Message, a, b)
 	}
 	return m
 }

@@ -434,3 +434,53 @@ func TestRefusedFloodClosesSocket(t *testing.T) {
 	}
 	c.expectClosed(websocket.StatusPolicyViolation)
 }
+
+func TestRulesRecheckedWhileInRoom(t *testing.T) {
+	w := newWorld(t)
+	r := memReplica(t, w, Config{LockTTL: 900 * time.Millisecond})
+	agent := dial(t, r, w.stu)
+	agent.joinOK(w.lecture, w.stu, wire.RoleStudent)
+	console := dial(t, r, w.prof)
+	console.joinOK(w.lecture, w.stu, wire.RoleProfessor)
+	agent.expect(wire.SignalPeerJoined)
+	other := dial(t, r, w.stu2)
+	other.joinOK(w.lecture, w.stu2, wire.RoleStudent)
+
+	// Removing one member ends that student's stay only.
+	ctx := context.Background()
+	if err := w.st.RemoveMember(ctx, w.lecture.ID, w.stu2.ID); err != nil {
+		t.Fatal(err)
+	}
+	other.expectError(wire.CodeNotMember)
+	eventually(t, "removed member out of the room", func() bool {
+		on, _ := r.hub.Online(ctx, w.lecture.ID, w.stu2.ID)
+		return !on
+	})
+	agent.roundTrip()
+
+	// Switching the lecture off ends both seats of every room.
+	if _, err := w.st.SetLectureActive(ctx, w.lecture.ID, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The student is told (perhaps after hearing the professor left); the
+	// professor is told, or first loses its student and leaves with it.
+	for {
+		m := agent.expect2(wire.SignalError, wire.SignalPeerLeft)
+		if m.Type == wire.SignalError {
+			if m.Code != wire.CodeLectureInactive {
+				t.Fatalf("student: error %s", m.Code)
+			}
+			break
+		}
+	}
+	if m := console.expect2(wire.SignalError, wire.SignalPeerLeft); m.Type == wire.SignalError && m.Code != wire.CodeLectureInactive {
+		t.Fatalf("professor: error %s", m.Code)
+	}
+	eventually(t, "room emptied", func() bool {
+		on, _ := r.hub.Online(ctx, w.lecture.ID, w.stu.ID)
+		_, prof, _ := r.hub.lock.Get(ctx, Slot{w.lecture.ID, w.stu.ID, wire.RoleProfessor})
+		return !on && !prof
+	})
+	agent.join(w.lecture, w.stu, wire.RoleStudent)
+	agent.expectError(wire.CodeLectureInactive)
+}

@@ -237,43 +237,9 @@ func (s *session) join(m wire.SignalMessage) {
 		s.fail(wire.CodeForbidden, "a %s account cannot join as %s", s.ident.Role, m.Role)
 		return
 	}
-	lec, err := s.h.dir.LectureByID(ctx, m.LectureID)
-	if err != nil {
-		if code := lookupCode(err); code != wire.CodeNotFound {
-			s.h.log.Error("signal: lecture lookup", "lecture", m.LectureID, "err", err)
-			s.fail(code, "lecture lookup failed")
-		} else {
-			s.fail(code, "no lecture %d", m.LectureID)
-		}
+	if code, msg := s.allowed(ctx, slot); code != "" {
+		s.fail(code, "%s", msg)
 		return
-	}
-	switch m.Role {
-	case wire.RoleProfessor:
-		if lec.OwnerID != s.ident.UserID {
-			s.fail(wire.CodeForbidden, "only the lecture's owner may join as professor")
-			return
-		}
-	case wire.RoleStudent:
-		if m.StudentID != s.ident.UserID {
-			s.fail(wire.CodeForbidden, "a student may only join their own room")
-			return
-		}
-	}
-	if !lec.Active {
-		s.fail(wire.CodeLectureInactive, "lecture %d is not active", m.LectureID)
-		return
-	}
-	if m.Role == wire.RoleStudent {
-		ok, err := s.h.dir.IsMember(ctx, m.LectureID, m.StudentID)
-		if err != nil {
-			s.h.log.Error("signal: membership lookup", "lecture", m.LectureID, "err", err)
-			s.fail(wire.CodeInternal, "membership lookup failed")
-			return
-		}
-		if !ok {
-			s.fail(wire.CodeNotMember, "not an accepted member of lecture %d", m.LectureID)
-			return
-		}
 	}
 	var student Holder
 	if m.Role == wire.RoleProfessor {
@@ -292,8 +258,11 @@ func (s *session) join(m wire.SignalMessage) {
 	// The professor seen before the student claim is bound to the previous
 	// student session; one who joins after it sees this session. (One who
 	// slips in between notices on its next heartbeat.)
-	var prof Holder
-	var hadProf bool
+	var (
+		prof    Holder
+		hadProf bool
+		err     error
+	)
 	if m.Role == wire.RoleStudent {
 		prof, hadProf, err = s.h.lock.Get(ctx, slot.peer())
 		if err != nil {
@@ -366,6 +335,43 @@ func (s *session) join(m wire.SignalMessage) {
 			}
 		}
 	}
+}
+
+// allowed checks the room rules that depend on the directory (owner, own
+// room, active lecture, membership); code is "" when the seat is allowed.
+func (s *session) allowed(ctx context.Context, slot Slot) (code, msg string) {
+	lec, err := s.h.dir.LectureByID(ctx, slot.LectureID)
+	if err != nil {
+		if code := lookupCode(err); code != wire.CodeNotFound {
+			s.h.log.Error("signal: lecture lookup", "lecture", slot.LectureID, "err", err)
+			return code, "lecture lookup failed"
+		}
+		return wire.CodeNotFound, fmt.Sprintf("no lecture %d", slot.LectureID)
+	}
+	switch slot.Role {
+	case wire.RoleProfessor:
+		if lec.OwnerID != s.ident.UserID {
+			return wire.CodeForbidden, "only the lecture's owner may join as professor"
+		}
+	case wire.RoleStudent:
+		if slot.StudentID != s.ident.UserID {
+			return wire.CodeForbidden, "a student may only join their own room"
+		}
+	}
+	if !lec.Active {
+		return wire.CodeLectureInactive, fmt.Sprintf("lecture %d is not active", slot.LectureID)
+	}
+	if slot.Role == wire.RoleStudent {
+		ok, err := s.h.dir.IsMember(ctx, slot.LectureID, slot.StudentID)
+		if err != nil {
+			s.h.log.Error("signal: membership lookup", "lecture", slot.LectureID, "err", err)
+			return wire.CodeInternal, "membership lookup failed"
+		}
+		if !ok {
+			return wire.CodeNotMember, fmt.Sprintf("not an accepted member of lecture %d", slot.LectureID)
+		}
+	}
+	return "", ""
 }
 
 // relay forwards m to the peer seat's current session.
@@ -506,6 +512,15 @@ func (s *session) heartbeat() {
 		return
 	case Reclaimed:
 		s.h.log.Info("signal: lease reclaimed", "slot", s.slot.String(), "epoch", s.me.Epoch)
+	}
+	// The rules hold for the whole stay, not only at join: a lecture switched
+	// off, deleted or a membership ended removes the session from the room.
+	// Lookup failures (internal, unavailable) are transient and change nothing.
+	switch code, msg := s.allowed(ctx, s.slot); code {
+	case wire.CodeForbidden, wire.CodeNotFound, wire.CodeLectureInactive, wire.CodeNotMember:
+		s.fail(code, "removed from the room: %s", msg)
+		s.leave("removed: "+code, true)
+		return
 	}
 	peer, ok, err := s.h.lock.Get(ctx, s.slot.peer())
 	if err != nil {
