@@ -292,8 +292,22 @@ func (m *Monitor) tick(ctx context.Context) (Event, error) {
 	changed := m.last.Differs(&fp, m.cfg.Tolerance)
 	f := client.Frame{CapturedAt: at}
 	if changed {
-		if f.JPEG, err = m.enc.Encode(small, m.quality()); err != nil {
-			return Event{Kind: EventCaptureError, At: at, Err: err, Next: m.jittered(m.interval())}, nil
+		// A busy screen at a large width can exceed what the server takes:
+		// shrink (quality, then width) until it fits rather than be refused.
+		for tries := 0; ; tries++ {
+			if f.JPEG, err = m.enc.Encode(small, m.quality()); err != nil {
+				return Event{Kind: EventCaptureError, At: at, Err: err, Next: m.jittered(m.interval())}, nil
+			}
+			if len(f.JPEG) <= wire.MaxFrameBytes {
+				break
+			}
+			if tries == 10 {
+				err := fmt.Errorf("monitor: frame is %d bytes even shrunk to %dpx q%d", len(f.JPEG), m.width(), m.quality())
+				return Event{Kind: EventCaptureError, At: at, Err: err, Next: m.jittered(m.interval())}, nil
+			}
+			m.shrink()
+			small = m.scaler.Scale(img, m.width())
+			fp = capture.NewFingerprint(small)
 		}
 	} else if m.idle+1 < m.cfg.KeepAliveEvery {
 		m.idle++
@@ -340,12 +354,8 @@ func (m *Monitor) uploadFailed(ctx context.Context, at time.Time, err error) (Ev
 	case errors.Is(err, client.ErrNotLoggedIn) || client.Status(err) == 401:
 		return Event{}, fmt.Errorf("%w: %w", ErrAuth, err)
 	case code == wire.CodeTooLarge:
-		// Shrink and resend at once on the next tick: quality first, then width.
-		if q := m.quality(); q > minQuality {
-			m.qCap = max(q-15, minQuality)
-		} else {
-			m.wDiv *= 2
-		}
+		// Shrink and resend on the next tick.
+		m.shrink()
 		m.last = capture.Fingerprint{}
 		m.log.Warn("frame too large for the server; shrinking", "quality", m.quality(), "width", m.width())
 		return Event{Kind: EventUploadError, At: at, Err: err, Next: m.jittered(m.interval())}, nil
@@ -356,4 +366,14 @@ func (m *Monitor) uploadFailed(ctx context.Context, at time.Time, err error) (Ev
 	next := m.backoff(client.RetryAfter(err))
 	m.log.Warn("upload failed; backing off", "err", err, "failures", m.failures, "next", next)
 	return Event{Kind: EventUploadError, At: at, Err: err, Next: next}, nil
+}
+
+// shrink lowers the quality ceiling, and once quality is at its floor halves
+// the width; it lasts for this Monitor's life (one lecture session).
+func (m *Monitor) shrink() {
+	if q := m.quality(); q > minQuality {
+		m.qCap = max(q-15, minQuality)
+	} else if m.width() > 32 {
+		m.wDiv *= 2
+	}
 }

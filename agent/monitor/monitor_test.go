@@ -330,3 +330,34 @@ func TestSendsFullFrameWhenServerLostIt(t *testing.T) {
 		t.Errorf("last upload %+v", last)
 	}
 }
+
+// noise is a Source whose every frame is fresh random noise: the worst case
+// for JPEG size.
+type noise struct{ r *rand.Rand }
+
+func (n *noise) CaptureInto(dst *image.RGBA) (*image.RGBA, error) {
+	if dst == nil {
+		dst = image.NewRGBA(image.Rect(0, 0, 1920, 1080))
+	}
+	for i := range dst.Pix {
+		dst.Pix[i] = uint8(n.r.Uint32())
+	}
+	return dst, nil
+}
+
+func TestShrinksFramesThatExceedTheLimit(t *testing.T) {
+	h := setup(t)
+	m := monitor.New(&noise{rand.New(rand.NewPCG(3, 4))}, h.cl, monitor.Config{LectureID: 1, Interval: 10 * time.Millisecond,
+		Width: 1280, Quality: 100, Observe: func(e monitor.Event) { h.events <- e }})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e := h.next(t, "a frame", func(e monitor.Event) bool { return e.Kind == monitor.EventFrame || e.Err != nil })
+	if e.Kind != monitor.EventFrame || e.Bytes > wire.MaxFrameBytes {
+		t.Fatalf("event %+v", e)
+	}
+	if st := m.Stats(); st.Quality >= 100 {
+		t.Errorf("quality not lowered: %+v", st)
+	}
+}
