@@ -133,6 +133,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 			s.Close()
 			return nil, fmt.Errorf("parsing --redis-url: %w", err)
 		}
+		// Fail fast while Redis is down: joins and uploads answer
+		// service_unavailable instead of stalling on retries.
+		if opt.DialTimeout == 0 {
+			opt.DialTimeout = time.Second
+		}
+		if opt.MaxRetries == 0 {
+			opt.MaxRetries = 1
+		}
 		s.redis = redis.NewClient(opt)
 		s.closers = append(s.closers, func() { _ = s.redis.Close() })
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
