@@ -6,10 +6,9 @@ import (
 	"time"
 )
 
-// FuzzDecode feeds arbitrary bytes to the decoder, both as the first frame
-// of a stream and as an interframe after a valid keyframe. It must return
-// errors, never crash, and never yield a picture above its limits.
-func FuzzDecode(f *testing.F) {
+// fuzzSeeds encodes a short synthetic screen stream and adds its frames,
+// truncations and corruptions as seeds; it returns the opening keyframe.
+func fuzzSeeds(f *testing.F) []byte {
 	const w, h = 160, 120
 	desk := newDesktop(f, w, h)
 	enc, err := NewEncoder(Config{Width: w, Height: h, ScreenContent: true})
@@ -43,32 +42,54 @@ func FuzzDecode(f *testing.F) {
 	huge[6], huge[7], huge[8], huge[9] = 0xff, 0x3f, 0xff, 0x3f // announces 16383x16383
 	f.Add(huge)
 
-	const maxW, maxH = 640, 480
-	check := func(t *testing.T, img *image.YCbCr) {
-		if img != nil && (img.Rect.Dx() > maxW || img.Rect.Dy() > maxH || img.Rect.Dx() < 1 || img.Rect.Dy() < 1) {
-			t.Fatalf("decoded a %v picture past the %dx%d limit", img.Rect, maxW, maxH)
-		}
+	return key
+}
+
+const fuzzMaxW, fuzzMaxH = 640, 480
+
+func checkFuzzImage(t *testing.T, img *image.YCbCr) {
+	if img != nil && (img.Rect.Dx() > fuzzMaxW || img.Rect.Dy() > fuzzMaxH || img.Rect.Dx() < 1 || img.Rect.Dy() < 1) {
+		t.Fatalf("decoded a %v picture past the %dx%d limit", img.Rect, fuzzMaxW, fuzzMaxH)
 	}
+}
+
+// FuzzDecode feeds arbitrary bytes to a fresh decoder as the first frame of
+// a stream. It must return errors, never crash, and never yield a picture
+// above its limits.
+func FuzzDecode(f *testing.F) {
+	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dec, err := NewDecoder(DecoderConfig{MaxWidth: maxW, MaxHeight: maxH})
+		dec, err := NewDecoder(DecoderConfig{MaxWidth: fuzzMaxW, MaxHeight: fuzzMaxH})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer dec.Close()
 		img, _ := dec.Decode(data)
-		check(t, img)
+		checkFuzzImage(t, img)
+		img, _ = dec.Decode(data) // again, on whatever state that left
+		checkFuzzImage(t, img)
+	})
+}
 
-		after, err := NewDecoder(DecoderConfig{MaxWidth: maxW, MaxHeight: maxH})
+// FuzzDecodeAfterKeyframe feeds arbitrary bytes as interframes following a
+// valid keyframe, the path a lossy network exercises. (The Go fuzzer spends
+// much of this target's time minimising inputs whose coverage it could not
+// reproduce; the inputs still run. Cause not found: decoding itself was
+// checked to be deterministic.)
+func FuzzDecodeAfterKeyframe(f *testing.F) {
+	key := fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec, err := NewDecoder(DecoderConfig{MaxWidth: fuzzMaxW, MaxHeight: fuzzMaxH})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer after.Close()
-		if _, err := after.Decode(key); err != nil {
+		defer dec.Close()
+		if _, err := dec.Decode(key); err != nil {
 			t.Fatalf("valid keyframe: %v", err)
 		}
-		img, _ = after.Decode(data)
-		check(t, img)
-		img, _ = after.Decode(data) // and again, on whatever state that left
-		check(t, img)
+		img, _ := dec.Decode(data)
+		checkFuzzImage(t, img)
+		img, _ = dec.Decode(data)
+		checkFuzzImage(t, img)
 	})
 }
