@@ -105,6 +105,9 @@ func (s *Server) paymentService() (*payment.Service, error) {
 	return svc, nil
 }
 
+// Replica is this replica's name (in logs and the audit log).
+func (s *Server) Replica() string { return s.cfg.Replica }
+
 // Operations is the API as documented in /api/openapi.json.
 func (s *Server) Operations() []openapi.Op { return openapi.Operations() }
 

@@ -72,10 +72,15 @@ func run() error {
 			fmt.Fprintf(&b, "  demo %-9s  e-mail %-24s  password %s\n", d.Role, d.Email, d.Password)
 		}
 		fmt.Fprintf(&b, "  demo lecture join code: DEMO42 (already active; the demo student is a member)\n")
-		fmt.Fprintf(&b, "  agent: didacto-agent --headless --server %s --email student@demo.didacto --password '…'\n\n", url)
+		for _, d := range logins {
+			if d.Role == "student" {
+				fmt.Fprintf(&b, "  agent: go run ./cmd/didacto-agent --headless --server %s --email %s --password '%s'\n", url, d.Email, d.Password)
+			}
+		}
+		fmt.Fprintln(&b)
 		fmt.Fprint(os.Stderr, b.String())
 	}
-	logger.Info("listening", "addr", l.Addr().String(), "url", url, "version", version.Version, "replica", cfg.Replica)
+	logger.Info("listening", "addr", l.Addr().String(), "url", url, "version", version.Version, "replica", srv.Replica())
 	if err := srv.Serve(ctx, l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
