@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Benchmarks: Go benchmarks of each area, then the monitoring load test (a real
+# server process fed by didacto-loadgen) with the in-memory and the Redis
+# store. Raw output goes to docs/bench/raw/; BENCHMARKS.md summarizes it.
+#   scripts/bench.sh          everything
+#   scripts/bench.sh go       Go benchmarks only
+#   scripts/bench.sh load     the monitoring load test only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+mkdir -p docs/bench/raw
+out=docs/bench/raw/$(date -u +%Y-%m-%d).txt
+export LANG=C.UTF-8
+echo "# $(date -u) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+
+if [ "$what" = all ] || [ "$what" = go ]; then
+  go test -run '^$' -bench . -benchtime 2s ./server/api/ ./server/store/... ./server/signal/ ./server/payment/... \
+    ./capture/ ./rtc/... ./input/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|goos|cpu)' | tee -a "$out"
+fi
+
+if [ "$what" = all ] || [ "$what" = load ]; then
+  tmp=$(mktemp -d)
+  pids=()
+  cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+  trap cleanup EXIT
+  CGO_ENABLED=0 go build -o "$tmp/didacto-server" ./cmd/didacto-server
+  go build -o "$tmp/didacto-loadgen" ./cmd/didacto-loadgen
+  rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" >/dev/null &
+  pids+=($!)
+  for store in memory redis; do
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    extra=()
+    [ "$store" = redis ] && extra=(--redis-url "redis://127.0.0.1:$rport/0")
+    "$tmp/didacto-server" --addr "127.0.0.1:$port" --data-dir "$tmp/data-$store" --log-level error "${extra[@]}" &
+    spid=$!
+    pids+=($spid)
+    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+    for n in ${AGENTS:-100 500 1000 2000}; do
+      echo -n "monitor store=$store " | tee -a "$out"
+      "$tmp/didacto-loadgen" --server "http://127.0.0.1:$port" --agents "$n" --consoles 2 --interval 2s \
+        --duration "${DURATION:-20s}" --warmup 4s --server-pid "$spid" 2>/dev/null | tee -a "$out"
+    done
+    kill "$spid"; wait "$spid" 2>/dev/null || true
+  done
+fi
+echo "raw results appended to $out"
