@@ -38,7 +38,8 @@ type Config struct {
 	// machine 2 threads cost 3x the CPU of 1 and are slower (docs/bench/vp8.md).
 	Threads int
 	// CPUUsed trades quality for speed in realtime mode (-16..16; higher is
-	// faster). Default 8: measured 16-18 ms/frame at 1080p on 2 cores.
+	// faster). Default 8: ~11 ms CPU per 1080p desktop frame; 16 halves
+	// that for ~1.4x the bitrate (docs/bench/vp8.md).
 	CPUUsed int
 	// ScreenContent turns on libvpx's screen content mode with its more
 	// aggressive rate control (mode 2), which drops a frame rather than let
