@@ -236,27 +236,13 @@ func (a *API) createLecture(w http.ResponseWriter, r *http.Request, id auth.Iden
 }
 
 func (a *API) listLectures(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
-	page, size, err := httpx.Paging(r)
-	if err != nil {
-		return err
+	list := func(p store.PageRequest) ([]store.Lecture, int, error) {
+		if id.Role == wire.RoleProfessor {
+			return a.store.LecturesByOwner(r.Context(), id.UserID, p)
+		}
+		return a.store.LecturesByMember(r.Context(), id.UserID, p)
 	}
-	p := store.PageRequest{Page: page, Size: size}
-	var ls []store.Lecture
-	var total int
-	if id.Role == wire.RoleProfessor {
-		ls, total, err = a.store.LecturesByOwner(r.Context(), id.UserID, p)
-	} else {
-		ls, total, err = a.store.LecturesByMember(r.Context(), id.UserID, p)
-	}
-	if err != nil {
-		return err
-	}
-	out := wire.Page[wire.Lecture]{Items: make([]wire.Lecture, 0, len(ls)), Page: page, Size: size, Total: total}
-	for _, l := range ls {
-		out.Items = append(out.Items, LectureView(l))
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writePage(w, r, list, LectureView)
 }
 
 // LectureView is the wire view of a lecture.
@@ -376,18 +362,29 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request, id auth.Identity) er
 	if err != nil {
 		return err
 	}
+	list := func(p store.PageRequest) ([]store.AuditEntry, int, error) {
+		return a.store.AuditByLecture(r.Context(), l.ID, p)
+	}
+	return writePage(w, r, list, func(e store.AuditEntry) wire.AuditRecord {
+		return wire.AuditRecord{ID: e.ID, ActorID: e.ActorID, SubjectID: e.SubjectID, Action: e.Action,
+			Detail: e.Detail, Replica: e.Replica, At: e.At.UTC()}
+	})
+}
+
+// writePage answers one page of a list: it reads ?page= and ?size=, asks
+// list for that page and converts each item to its wire view.
+func writePage[S, W any](w http.ResponseWriter, r *http.Request, list func(store.PageRequest) ([]S, int, error), view func(S) W) error {
 	page, size, err := httpx.Paging(r)
 	if err != nil {
 		return err
 	}
-	es, total, err := a.store.AuditByLecture(r.Context(), l.ID, store.PageRequest{Page: page, Size: size})
+	items, total, err := list(store.PageRequest{Page: page, Size: size})
 	if err != nil {
 		return err
 	}
-	out := wire.Page[wire.AuditRecord]{Items: make([]wire.AuditRecord, 0, len(es)), Page: page, Size: size, Total: total}
-	for _, e := range es {
-		out.Items = append(out.Items, wire.AuditRecord{ID: e.ID, ActorID: e.ActorID, SubjectID: e.SubjectID,
-			Action: e.Action, Detail: e.Detail, Replica: e.Replica, At: e.At.UTC()})
+	out := wire.Page[W]{Items: make([]W, 0, len(items)), Page: page, Size: size, Total: total}
+	for _, it := range items {
+		out.Items = append(out.Items, view(it))
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil

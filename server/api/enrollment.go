@@ -57,16 +57,10 @@ func (a *API) lectureEnrollments(w http.ResponseWriter, r *http.Request, id auth
 	if err != nil {
 		return err
 	}
-	page, size, err := httpx.Paging(r)
-	if err != nil {
-		return err
+	list := func(p store.PageRequest) ([]store.Enrollment, int, error) {
+		return a.store.EnrollmentsByLecture(r.Context(), l.ID, status, p)
 	}
-	es, total, err := a.store.EnrollmentsByLecture(r.Context(), l.ID, status, store.PageRequest{Page: page, Size: size})
-	if err != nil {
-		return err
-	}
-	writeEnrollments(w, es, page, size, total)
-	return nil
+	return writePage(w, r, list, EnrollmentView)
 }
 
 func (a *API) myEnrollments(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
@@ -74,16 +68,10 @@ func (a *API) myEnrollments(w http.ResponseWriter, r *http.Request, id auth.Iden
 	if err != nil {
 		return err
 	}
-	page, size, err := httpx.Paging(r)
-	if err != nil {
-		return err
+	list := func(p store.PageRequest) ([]store.Enrollment, int, error) {
+		return a.store.EnrollmentsByStudent(r.Context(), id.UserID, status, p)
 	}
-	es, total, err := a.store.EnrollmentsByStudent(r.Context(), id.UserID, status, store.PageRequest{Page: page, Size: size})
-	if err != nil {
-		return err
-	}
-	writeEnrollments(w, es, page, size, total)
-	return nil
+	return writePage(w, r, list, EnrollmentView)
 }
 
 func statusFilter(r *http.Request) (wire.EnrollmentStatus, error) {
@@ -94,14 +82,6 @@ func statusFilter(r *http.Request) (wire.EnrollmentStatus, error) {
 		return "", e
 	}
 	return s, nil
-}
-
-func writeEnrollments(w http.ResponseWriter, es []store.Enrollment, page, size, total int) {
-	out := wire.Page[wire.Enrollment]{Items: make([]wire.Enrollment, 0, len(es)), Page: page, Size: size, Total: total}
-	for _, e := range es {
-		out.Items = append(out.Items, EnrollmentView(e))
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 var errNoEnrollment = httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no such enrollment request")
@@ -173,20 +153,10 @@ func (a *API) members(w http.ResponseWriter, r *http.Request, id auth.Identity) 
 	if err != nil {
 		return err
 	}
-	page, size, err := httpx.Paging(r)
-	if err != nil {
-		return err
-	}
-	ms, total, err := a.store.Members(r.Context(), l.ID, store.PageRequest{Page: page, Size: size})
-	if err != nil {
-		return err
-	}
-	out := wire.Page[wire.Member]{Items: make([]wire.Member, 0, len(ms)), Page: page, Size: size, Total: total}
-	for _, m := range ms {
-		out.Items = append(out.Items, wire.Member{StudentID: m.StudentID, Name: m.Name, Email: m.Email, JoinedAt: m.JoinedAt.UTC()})
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	list := func(p store.PageRequest) ([]store.Member, int, error) { return a.store.Members(r.Context(), l.ID, p) }
+	return writePage(w, r, list, func(m store.Member) wire.Member {
+		return wire.Member{StudentID: m.StudentID, Name: m.Name, Email: m.Email, JoinedAt: m.JoinedAt.UTC()}
+	})
 }
 
 var errNotMember = httpx.Errorf(http.StatusNotFound, wire.CodeNotMember, "that student is not a member of this lecture")
