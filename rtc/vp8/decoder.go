@@ -32,6 +32,7 @@ type Decoder struct {
 	bufCap     int
 	maxW, maxH int
 	gotKey     bool
+	corrupted  bool
 	closed     bool
 }
 
@@ -75,6 +76,7 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if d.closed {
 		return nil, ErrClosed
 	}
+	d.corrupted = true // until libvpx says otherwise
 	if len(frame) == 0 {
 		return nil, fmt.Errorf("%w: empty frame", ErrBadImage)
 	}
@@ -97,6 +99,10 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	}
 	if rc := C.vpx_codec_decode(d.ctx, (*C.uint8_t)(d.buf), C.uint(len(frame)), nil, 0); rc != C.VPX_CODEC_OK {
 		return nil, d.codecErr("vp8 decode", rc)
+	}
+	var corrupt C.int
+	if rc := C.shim_dec_corrupted(d.ctx, &corrupt); rc == C.VPX_CODEC_OK {
+		d.corrupted = corrupt != 0
 	}
 	if keyframe {
 		d.gotKey = true
@@ -148,6 +154,15 @@ func readPlane(img *C.vpx_image_t, plane int, dst []byte, dstStride, w, h int) {
 	for y := range h {
 		copy(dst[y*dstStride:y*dstStride+w], src[y*srcStride:y*srcStride+w])
 	}
+}
+
+// Corrupted reports whether the last Decode failed or produced a picture
+// from damaged data; the receiver should then ask the sender for a keyframe
+// (PLI).
+func (d *Decoder) Corrupted() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.corrupted
 }
 
 // Close frees the decoder's C memory. It is safe to call more than once.

@@ -41,3 +41,7 @@ int shim_pkt_frame(const vpx_codec_cx_pkt_t *pkt, const void **buf,
   *duration = pkt->data.frame.duration;
   return 1;
 }
+
+vpx_codec_err_t shim_dec_corrupted(vpx_codec_ctx_t *ctx, int *corrupted) {
+  return vpx_codec_control_(ctx, VP8D_GET_FRAME_CORRUPTED, corrupted);
+}

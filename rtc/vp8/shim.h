@@ -16,6 +16,10 @@ vpx_codec_err_t shim_dec_init(vpx_codec_ctx_t *ctx, unsigned int threads);
 vpx_codec_err_t shim_peek(const uint8_t *data, unsigned int size,
                           unsigned int *w, unsigned int *h, int *is_kf);
 
+// shim_dec_corrupted asks the VP8 decoder whether the last frame decoded
+// from damaged or missing data (the control takes an int*).
+vpx_codec_err_t shim_dec_corrupted(vpx_codec_ctx_t *ctx, int *corrupted);
+
 // shim_pkt_frame reads the frame member of a packet's union (cgo sees unions
 // as opaque bytes). It returns 0 for packets that are not compressed frames.
 int shim_pkt_frame(const vpx_codec_cx_pkt_t *pkt, const void **buf,

@@ -114,8 +114,8 @@ func TestForcedKeyframes(t *testing.T) {
 	}
 	// A fresh decoder refuses interframes: nothing to predict from.
 	dec := newDecoder(t, DecoderConfig{})
-	if _, err := dec.Decode(frames[3].Data); !errors.Is(err, ErrBadImage) {
-		t.Errorf("interframe to a fresh decoder: err %v, want ErrBadImage", err)
+	if _, err := dec.Decode(frames[3].Data); !errors.Is(err, ErrBadImage) || !dec.Corrupted() {
+		t.Errorf("interframe to a fresh decoder: err %v, corrupted %v; want ErrBadImage, true", err, dec.Corrupted())
 	}
 }
 
@@ -389,5 +389,34 @@ func TestConcurrentControl(t *testing.T) {
 	}
 	if keys < 2 {
 		t.Errorf("only %d keyframes despite ForceKeyframe calls", keys)
+	}
+}
+
+// TestDecoderCorrupted checks the PLI trigger: a damaged frame is reported,
+// and the next keyframe clears it.
+func TestDecoderCorrupted(t *testing.T) {
+	desk := newDesktop(t, 320, 240)
+	enc := newEncoder(t, Config{Width: 320, Height: 240, ScreenContent: true})
+	var frames []Frame
+	for i := range 8 {
+		for range 4 {
+			desk.step()
+		}
+		frames = append(frames, encodeOne(t, enc, desk.i420(t), i, i == 6))
+	}
+	dec := newDecoder(t, DecoderConfig{})
+	for i, f := range frames[:3] {
+		if _, err := dec.Decode(f.Data); err != nil || dec.Corrupted() {
+			t.Fatalf("clean frame %d: err %v, corrupted %v", i, err, dec.Corrupted())
+		}
+	}
+	cut := frames[3].Data[:len(frames[3].Data)/2]
+	out, err := dec.Decode(cut)
+	t.Logf("truncated interframe: image %v, err %v, corrupted %v", out != nil, err, dec.Corrupted())
+	if !dec.Corrupted() {
+		t.Fatalf("truncated interframe not reported as corrupted (err %v)", err)
+	}
+	if _, err := dec.Decode(frames[6].Data); err != nil || dec.Corrupted() {
+		t.Fatalf("keyframe after damage: err %v, corrupted %v", err, dec.Corrupted())
 	}
 }
