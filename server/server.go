@@ -211,7 +211,12 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 			}
 		}()
 	}
-	monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger).Register(mux)
+	mon := monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger)
+	mon.Register(mux)
+	monCtx, stopMon := context.WithCancel(context.Background())
+	monDone := make(chan struct{})
+	go func() { mon.Run(monCtx); close(monDone) }()
+	s.closers = append(s.closers, func() { stopMon(); <-monDone }) // flushes presence before the store closes
 
 	if err := s.signaling(ctx, mux); err != nil {
 		return nil, err

@@ -57,7 +57,9 @@ func (l *lab) enroll(t testing.TB, s *servertest.Client) {
 	l.prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
 }
 
-func (l *lab) path(suffix string) string { return fmt.Sprintf("/api/v1/lectures/%d%s", l.lecture.ID, suffix) }
+func (l *lab) path(suffix string) string {
+	return fmt.Sprintf("/api/v1/lectures/%d%s", l.lecture.ID, suffix)
+}
 
 func upload(c *servertest.Client, lectureID int64, body []byte, ct string, captured time.Time, hdr map[string]string) servertest.Response {
 	req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/api/v1/lectures/%d/frame", c.Base, lectureID), bytes.NewReader(body))
@@ -235,8 +237,12 @@ func TestMonitorGridFramesAndStream(t *testing.T) {
 	}
 
 	// Attendance: today's row, as JSON and CSV.
+	// Presence is written in the background, within about a second.
 	var att struct{ Items []wire.AttendanceRecord }
-	l.prof.Must(200, "GET", l.path("/attendance"), nil, &att)
+	for deadline := time.Now().Add(15 * time.Second); len(att.Items) == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		l.prof.Must(200, "GET", l.path("/attendance"), nil, &att)
+	}
 	if len(att.Items) != 1 || att.Items[0].StudentID != l.student.User.ID || att.Items[0].Name != "Student" {
 		t.Fatalf("attendance %+v", att.Items)
 	}

@@ -59,8 +59,11 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	access   *ttlCache[accessKey, error] // membership and activity checks, cached briefly
-	presence sync.Map                    // accessKey -> time.Time of the last database write
+	access *ttlCache[accessKey, error] // membership and activity checks, cached briefly
+
+	pmu      sync.Mutex
+	pending  map[accessKey]time.Time // sightings to write
+	written  map[accessKey]time.Time // last sighting queued per student
 	rejected *httpx.Counter
 	ingested *httpx.Counter
 }
@@ -78,6 +81,8 @@ func NewService(cfg Config, st Store, frames FrameStore, notify Notifier, a *aut
 	}
 	return &Service{cfg: cfg, store: st, frames: frames, notify: notify, auth: a, now: now, logger: logger,
 		access:   newTTLCache[accessKey, error](3*time.Second, now),
+		pending:  map[accessKey]time.Time{},
+		written:  map[accessKey]time.Time{},
 		rejected: metrics.Counter("didacto_frames_rejected_total", "Frame uploads refused, by reason."),
 		ingested: metrics.Counter("didacto_frames_ingested_total", "Frame uploads accepted (kind=frame|keepalive)."),
 	}
@@ -179,7 +184,7 @@ func (s *Service) putFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 		}
 		s.ingested.Add(`kind="frame"`, 1)
 	}
-	s.recordPresence(r.Context(), key, now)
+	s.recordPresence(key, now)
 
 	hints := wire.FrameHints{IntervalMS: int(s.cfg.IdleInterval.Milliseconds()), Width: s.cfg.IdleWidth,
 		Quality: s.cfg.Quality, NeedFrame: needFrame}
@@ -239,16 +244,52 @@ func CheckJPEG(b []byte, maxDim int) (JPEGConfig, error) {
 	return JPEGConfig{Width: c.Width, Height: c.Height}, nil
 }
 
-func (s *Service) recordPresence(ctx context.Context, key accessKey, now time.Time) {
-	if last, ok := s.presence.Load(key); ok && now.Sub(last.(time.Time)) < s.cfg.PresenceEvery {
+// recordPresence notes a sighting; the database write happens in Run, off
+// the upload path, at most once per PresenceEvery per student.
+func (s *Service) recordPresence(key accessKey, now time.Time) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if last, ok := s.written[key]; ok && now.Sub(last) < s.cfg.PresenceEvery {
 		return
 	}
-	s.presence.Store(key, now)
-	err := s.store.RecordPresence(ctx, store.Presence{LectureID: key.lecture, StudentID: key.student,
-		Day: now.In(s.cfg.Location).Format(time.DateOnly), SeenAt: now, MaxGap: s.cfg.MaxGap})
-	if err != nil {
-		s.presence.Delete(key) // try again on the next upload
-		s.logger.Warn("recording presence", "lecture_id", key.lecture, "student_id", key.student, "err", err)
+	s.written[key] = now
+	s.pending[key] = now
+}
+
+// Run writes queued presence to the database until ctx ends (then once more).
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.flushPresence(context.WithoutCancel(ctx))
+			return
+		case <-t.C:
+			s.flushPresence(ctx)
+		}
+	}
+}
+
+func (s *Service) flushPresence(ctx context.Context) {
+	s.pmu.Lock()
+	batch := s.pending
+	s.pending = make(map[accessKey]time.Time, len(batch))
+	for k, w := range s.written { // forget students long gone: memory follows the lab
+		if time.Since(w) > 2*s.cfg.MaxGap {
+			delete(s.written, k)
+		}
+	}
+	s.pmu.Unlock()
+	for key, seen := range batch {
+		err := s.store.RecordPresence(ctx, store.Presence{LectureID: key.lecture, StudentID: key.student,
+			Day: seen.In(s.cfg.Location).Format(time.DateOnly), SeenAt: seen, MaxGap: s.cfg.MaxGap})
+		if err != nil {
+			s.pmu.Lock()
+			delete(s.written, key) // retried at the student's next upload
+			s.pmu.Unlock()
+			s.logger.Warn("recording presence", "lecture_id", key.lecture, "student_id", key.student, "err", err)
+		}
 	}
 }
 
