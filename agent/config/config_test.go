@@ -1,0 +1,132 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func flags(t *testing.T, args ...string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("server", "http://flag-default:1", "")
+	fs.String("language", "auto", "")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestLayers(t *testing.T) {
+	dir := t.TempDir()
+	sys, usr := filepath.Join(dir, "etc", "agent.yaml"), filepath.Join(dir, "home", "agent.yaml")
+	t.Setenv("DIDACTO_SCREEN", "")
+	// Defaults only: no files, no flags set.
+	c, err := Load(Options{SystemFile: sys, UserFile: usr, Flags: flags(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.String(KeyServer) != "http://127.0.0.1:8080" || c.String(KeyLanguage) != "auto" || c.Int(KeyScreen) != -1 || !c.Bool(KeyAutostart) {
+		t.Fatalf("defaults: %v", c.Viper().AllSettings())
+	}
+	write(t, sys, "server: https://lab.example.org\nlanguage: ko\nscreen: 0\n")
+	write(t, usr, "language: en\n")
+	c, err = Load(Options{SystemFile: sys, UserFile: usr, Flags: flags(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.String(KeyServer) != "https://lab.example.org" || c.String(KeyLanguage) != "en" || c.Int(KeyScreen) != 0 {
+		t.Fatalf("system then user: %v", c.Viper().AllSettings())
+	}
+	t.Setenv("DIDACTO_SCREEN", "1")
+	t.Setenv("DIDACTO_SERVER", "https://env.example.org")
+	c, err = Load(Options{SystemFile: sys, UserFile: usr, Flags: flags(t, "--server", "https://flag.example.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Int(KeyScreen) != 1 || c.String(KeyServer) != "https://flag.example.org" {
+		t.Fatalf("env then flag: %v", c.Viper().AllSettings())
+	}
+}
+
+func TestLockedKeysKeepSystemValue(t *testing.T) {
+	dir := t.TempDir()
+	sys, usr := filepath.Join(dir, "sys.yaml"), filepath.Join(dir, "u", "agent.yaml")
+	write(t, sys, "server: https://lab.example.org\nlocked: [Server, autostart]\n")
+	write(t, usr, "server: https://evil.example.org\n")
+	t.Setenv("DIDACTO_SERVER", "https://env.example.org")
+	c, err := Load(Options{SystemFile: sys, UserFile: usr, Flags: flags(t, "--server=https://flag.example.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.String(KeyServer); got != "https://lab.example.org" {
+		t.Fatalf("locked server = %q", got)
+	}
+	if !c.Locked(KeyServer) || !c.Locked(KeyAutostart) || c.Locked(KeyLanguage) {
+		t.Fatal("locked set wrong")
+	}
+	if !c.Bool(KeyAutostart) {
+		t.Fatal("locked key without a system value should keep the default")
+	}
+	if err := c.Set(KeyServer, "https://x"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Set locked: %v", err)
+	}
+	if err := c.Set(KeyLanguage, "ko"); err != nil {
+		t.Fatal(err)
+	}
+	if c.String(KeyLanguage) != "ko" {
+		t.Fatal("Set did not change the merged view")
+	}
+	b, err := os.ReadFile(usr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "language: ko") || !strings.Contains(string(b), "evil") {
+		t.Fatalf("user file after Set:\n%s", b)
+	}
+	// A reload sees the saved value.
+	c, err = Load(Options{SystemFile: sys, UserFile: usr})
+	if err != nil || c.String(KeyLanguage) != "ko" {
+		t.Fatalf("reload: %v %v", err, c)
+	}
+}
+
+func TestBrokenSystemFileIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "sys.yaml")
+	write(t, sys, "server: [unclosed\n")
+	if _, err := Load(Options{SystemFile: sys}); err == nil {
+		t.Fatal("malformed system file accepted")
+	}
+}
+
+func TestSystemPath(t *testing.T) {
+	env := func(k string) string {
+		if k == "ProgramData" {
+			return `D:\PD`
+		}
+		return ""
+	}
+	for goos, want := range map[string]string{
+		"linux":   "/etc/didacto/agent.yaml",
+		"windows": `D:\PD\Didacto\agent.yaml`,
+		"darwin":  "/Library/Application Support/Didacto/agent.yaml",
+	} {
+		if got := SystemPath(goos, env); got != want {
+			t.Errorf("%s: %q", goos, got)
+		}
+	}
+}
