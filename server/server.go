@@ -66,7 +66,7 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 		lock = signal.NewRedisLock(s.redis, "didacto:")
 		bus = signal.NewRedisBus(s.redis, "didacto:", s.logger)
 	}
-	cfg := signal.Config{Replica: s.cfg.Replica}
+	cfg := signal.Config{Replica: s.cfg.Replica, LockTTL: s.cfg.RoomTTL}
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
 			cfg.OriginPatterns = []string{u.Host}

@@ -31,6 +31,7 @@ type Config struct {
 	ICEServers  []string
 	// Frame and presence tuning.
 	FrameTTL time.Duration // a frame older than this is not shown
+	RoomTTL  time.Duration // signaling seat lease: a crashed client or replica frees its rooms within it
 	// PortOne (payments). Empty keys switch payments off.
 	PortOne PortOne
 }
@@ -71,6 +72,7 @@ func Load(args []string) (Config, error) {
 	fs.String("time-zone", "Local", "IANA time zone in which attendance days are counted")
 	fs.StringSlice("ice-servers", nil, "STUN/TURN URLs handed to both peers (empty: LAN only)")
 	fs.Duration("frame-ttl", 60*time.Second, "how long a student's last frame stays on the grid")
+	fs.Duration("room-ttl", 15*time.Second, "signaling seat lease; a crashed client or replica frees its rooms within it")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
 	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
 	fs.String("portone-v1-store-code", "", "PortOne V1 merchant identification code (imp…)")
@@ -106,7 +108,7 @@ func Load(args []string) (Config, error) {
 		RedisURL: v.GetString("redis-url"), PublicURL: strings.TrimRight(v.GetString("public-url"), "/"),
 		TLSCert: v.GetString("tls-cert"), TLSKey: v.GetString("tls-key"), Demo: v.GetBool("demo"),
 		LogLevel: v.GetString("log-level"), LogFormat: v.GetString("log-format"), Replica: v.GetString("replica"),
-		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"),
+		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
 			V1StoreCode: v.GetString("portone-v1-store-code"), V2Secret: v.GetString("portone-v2-secret"),
@@ -207,6 +209,9 @@ func (c Config) Validate() error {
 	}
 	if c.FrameTTL < 5*time.Second {
 		errs = append(errs, fmt.Errorf("--frame-ttl %s: must be at least 5s", c.FrameTTL))
+	}
+	if c.RoomTTL < time.Second || c.RoomTTL > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("--room-ttl %s: must be between 1s and 5m", c.RoomTTL))
 	}
 	for _, s := range c.ICEServers {
 		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
