@@ -5,6 +5,7 @@
 #   scripts/bench.sh          everything
 #   scripts/bench.sh go       Go benchmarks only
 #   scripts/bench.sh load     the monitoring load test only
+#   scripts/bench.sh agent    the agent process idle-monitoring under Xvfb for 60 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -43,5 +44,37 @@ if [ "$what" = all ] || [ "$what" = load ]; then
     done
     kill "$spid"; wait "$spid" 2>/dev/null || true
   done
+fi
+if [ "$what" = all ] || [ "$what" = agent ]; then
+  tmp=$(mktemp -d)
+  pids=()
+  cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+  trap cleanup EXIT
+  CGO_ENABLED=0 go build -o "$tmp/didacto-server" ./cmd/didacto-server
+  go build -o "$tmp/didacto-agent" ./cmd/didacto-agent
+  exec 3<> "$tmp/displayfd"
+  Xvfb -displayfd 3 -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do [ -s "$tmp/displayfd" ] && break; sleep 0.1; done
+  display=":$(head -n1 "$tmp/displayfd")"
+  # A busy-looking desktop: an xterm full of text.
+  DISPLAY=$display xterm -geometry 200x60+0+0 -e sh -c 'ls -lR /usr/share/doc | head -n 300; sleep 600' &
+  pids+=($!)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$tmp/didacto-server" --addr "127.0.0.1:$port" --data-dir "$tmp/data" --demo --log-level error 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  pw=$(awk '$1=="student"{print $3}' "$tmp/data/demo-logins.txt")
+  DISPLAY=$display DIDACTO_EMAIL=student@demo.didacto DIDACTO_PASSWORD="$pw" \
+    "$tmp/didacto-agent" --headless --server "http://127.0.0.1:$port" --interval 2s --log-level warn &
+  apid=$!
+  pids+=($apid)
+  sleep 10
+  read -r t0 < <(awk '{print $14+$15}' "/proc/$apid/stat")
+  sleep 60
+  read -r t1 < <(awk '{print $14+$15}' "/proc/$apid/stat")
+  rss=$(awk '/VmRSS/{print $2}' "/proc/$apid/status")
+  hz=$(getconf CLK_TCK)
+  echo "agent idle-monitoring 60s at 2s interval (1920x1080 Xvfb, xterm text): cpu=$(python3 -c "print(round(100*($t1-$t0)/$hz/60,2))")% rss=$((rss/1024))MiB" | tee -a "$out"
 fi
 echo "raw results appended to $out"
