@@ -44,6 +44,7 @@ if [ "$what" = all ] || [ "$what" = load ]; then
     done
     kill "$spid"; wait "$spid" 2>/dev/null || true
   done
+  cleanup; trap - EXIT
 fi
 if [ "$what" = all ] || [ "$what" = agent ]; then
   tmp=$(mktemp -d)
@@ -75,6 +76,7 @@ if [ "$what" = all ] || [ "$what" = agent ]; then
   read -r t1 < <(awk '{print $14+$15}' "/proc/$apid/stat")
   rss=$(awk '/VmRSS/{print $2}' "/proc/$apid/status")
   hz=$(getconf CLK_TCK)
+  cleanup; trap - EXIT
   echo "agent idle-monitoring 60s at 2s interval (1920x1080 Xvfb, xterm text): cpu=$(python3 -c "print(round(100*($t1-$t0)/$hz/60,2))")% rss=$((rss/1024))MiB" | tee -a "$out"
 fi
 echo "raw results appended to $out"
