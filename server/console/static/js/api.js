@@ -1,0 +1,45 @@
+// Same-origin JSON client of the DIDACTO API. The session lives in an
+// HttpOnly cookie; every non-GET request repeats the readable CSRF cookie in
+// the X-CSRF-Token header.
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || problem.code);
+    this.status = status;
+    this.code = problem.code || '';
+    this.problem = problem;
+  }
+}
+
+export function csrfToken() {
+  for (const part of document.cookie.split(';')) {
+    const [k, v] = part.trim().split('=');
+    if (k === 'didacto_csrf') return decodeURIComponent(v || '');
+  }
+  return '';
+}
+
+export async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken();
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch('/api/v1' + path, init);
+  } catch (e) {
+    throw new ApiError(0, { code: 'network', title: String(e) });
+  }
+  if (res.status === 204) return null;
+  const ct = res.headers.get('Content-Type') || '';
+  if (!res.ok) {
+    let problem = { code: '', title: res.statusText };
+    if (ct.includes('json')) {
+      try { problem = await res.json(); } catch { /* keep the status text */ }
+    }
+    throw new ApiError(res.status, problem);
+  }
+  return ct.includes('json') ? res.json() : res.text();
+}
