@@ -1,0 +1,355 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/didacto/didacto/input"
+	"github.com/didacto/didacto/rtc"
+	"github.com/didacto/didacto/wire"
+)
+
+// Mode is what the professor is doing with the student's screen.
+type Mode int
+
+const (
+	Idle       Mode = iota // no live session
+	Viewed                 // the professor watches the screen
+	Controlled             // the professor controls mouse and keyboard
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Viewed:
+		return "viewed"
+	case Controlled:
+		return "controlled"
+	}
+	return "idle"
+}
+
+// State is what the student is told (the tray banner: "Professor X is
+// viewing/controlling your screen").
+type State struct {
+	Mode      Mode
+	Professor string // display name; "" when idle
+}
+
+// TokenSource hands out the bearer token for the websocket and renews it
+// when the server refuses it.
+type TokenSource interface {
+	AccessToken(ctx context.Context) (string, error)
+	Refresh(ctx context.Context) error
+}
+
+// Config configures a Runner.
+type Config struct {
+	Server    string // base URL, http(s)://host[:port]
+	Tokens    TokenSource
+	LectureID int64
+	StudentID int64
+
+	// Display is the X display to capture and control (default $DISPLAY).
+	Display string
+	// LoopbackOnly restricts ICE to loopback host candidates (tests,
+	// benchmarks); the default gathers LAN host candidates plus whatever
+	// ICE servers the server hands out.
+	LoopbackOnly bool
+	Stream       rtc.StreamConfig
+	// MinBackoff and MaxBackoff bound the reconnect delay (default 1 s, 30 s).
+	MinBackoff, MaxBackoff time.Duration
+
+	// OnState receives every state change, in order. It must not block
+	// for long nor call into the Runner.
+	OnState func(State)
+	// OnControl, when set, is told about every control event after it was
+	// handled (err nil: injected), for latency measurement.
+	OnControl func(ev []byte, err error)
+	Logger    *slog.Logger
+}
+
+// Runner keeps the agent in its room and serves live sessions.
+type Runner struct {
+	cfg   Config
+	log   *slog.Logger
+	wsURL string
+
+	injMu sync.Mutex
+	inj   input.SystemInjector // opened on the first control_start, kept
+
+	mu       sync.Mutex // guards cur, names, conn
+	cur      *session
+	names    map[int64]string // professor display name by session epoch
+	conn     *websocket.Conn
+	iceSrv   []wire.ICEServer
+	stateMu  sync.Mutex
+	state    State
+	stateSet bool
+}
+
+// New checks the configuration; it does not touch the network.
+func New(cfg Config) (*Runner, error) {
+	u, err := url.Parse(strings.TrimRight(cfg.Server, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("live: server URL %q must be http(s)://host[:port]", cfg.Server)
+	}
+	if cfg.Tokens == nil {
+		return nil, errors.New("live: no token source")
+	}
+	if cfg.LectureID <= 0 || cfg.StudentID <= 0 {
+		return nil, errors.New("live: lecture and student ids are required")
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path += "/api/v1/signal"
+	return &Runner{cfg: cfg, log: cfg.Logger, wsURL: u.String(), names: map[int64]string{}}, nil
+}
+
+// State is the current state.
+func (r *Runner) State() State {
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
+	return r.state
+}
+
+func (r *Runner) setState(s State) {
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
+	if r.stateSet && s == r.state {
+		return
+	}
+	r.state, r.stateSet = s, true
+	r.log.Info("live session state", "mode", s.Mode.String(), "professor", s.Professor)
+	if r.cfg.OnState != nil {
+		r.cfg.OnState(s)
+	}
+}
+
+// errRetryLater: the server refused the room (lecture off, membership
+// ended) or another agent took the seat: wait the longest backoff.
+var errRetryLater = errors.New("live: room refused")
+
+// Run stays joined until ctx ends, reconnecting with exponential backoff
+// and jitter. It always returns nil after ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	defer r.closeInjector()
+	delay := r.cfg.MinBackoff
+	for {
+		start := time.Now()
+		err := r.connect(ctx)
+		r.endSession(nil, "disconnected")
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) > 2*r.cfg.MaxBackoff {
+			delay = r.cfg.MinBackoff // it ran fine for a while: start over
+		}
+		wait := delay
+		if errors.Is(err, errRetryLater) {
+			wait = r.cfg.MaxBackoff
+		}
+		wait = wait/2 + rand.N(wait/2+1)
+		r.log.Warn("signaling connection ended; reconnecting", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		delay = min(delay*2, r.cfg.MaxBackoff)
+	}
+}
+
+// connect runs one websocket connection.
+func (r *Runner) connect(ctx context.Context) error {
+	tok, err := r.cfg.Tokens.AccessToken(ctx)
+	if err != nil {
+		return fmt.Errorf("getting access token: %w", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	c, resp, err := websocket.Dial(dctx, r.wsURL, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}},
+	})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			if rerr := r.cfg.Tokens.Refresh(ctx); rerr != nil {
+				return fmt.Errorf("signaling refused the token, refresh failed: %w", rerr)
+			}
+		}
+		return fmt.Errorf("dialing signaling: %w", err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(wire.MaxSignalBytes + 1024)
+	r.mu.Lock()
+	r.conn = c
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.conn = nil
+		r.mu.Unlock()
+	}()
+
+	if err := r.send(ctx, wire.SignalMessage{Type: wire.SignalJoin, LectureID: r.cfg.LectureID, StudentID: r.cfg.StudentID, Role: wire.RoleStudent}); err != nil {
+		return err
+	}
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == 4001 {
+				return fmt.Errorf("%w: taken over by another agent", errRetryLater)
+			}
+			return fmt.Errorf("reading signaling: %w", err)
+		}
+		m, err := wire.DecodeSignal(b)
+		if err != nil {
+			r.log.Warn("bad signaling message", "err", err)
+			continue
+		}
+		if err := r.handle(ctx, m); err != nil {
+			c.Close(websocket.StatusNormalClosure, "")
+			return err
+		}
+	}
+}
+
+// send writes one message on the current socket (safe from any goroutine).
+func (r *Runner) send(ctx context.Context, m wire.SignalMessage) error {
+	r.mu.Lock()
+	c := r.conn
+	r.mu.Unlock()
+	if c == nil {
+		return errors.New("live: not connected")
+	}
+	m.V = wire.ProtocolVersion
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", m.Type, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Write(wctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("sending %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
+	switch m.Type {
+	case wire.SignalJoined:
+		r.mu.Lock()
+		r.iceSrv = m.ICEServers
+		r.mu.Unlock()
+		r.setState(State{Mode: Idle})
+	case wire.SignalPeerJoined:
+		if m.Peer != nil {
+			r.mu.Lock()
+			r.names[m.Epoch] = m.Peer.Name
+			r.mu.Unlock()
+		}
+		r.endSession(nil, "new professor session")
+	case wire.SignalOffer:
+		if m.Role != wire.RoleProfessor {
+			return nil
+		}
+		r.endSession(nil, "new offer")
+		if err := r.startSession(ctx, m); err != nil {
+			r.log.Warn("starting live session", "err", err)
+		}
+	case wire.SignalCandidate:
+		if s := r.session(m.Epoch); s != nil {
+			if err := s.peer.AddCandidate(m.Candidate); err != nil {
+				r.log.Debug("remote candidate", "err", err)
+			}
+		}
+	case wire.SignalControlStart:
+		if s := r.session(m.Epoch); s != nil {
+			s.startControl()
+		}
+	case wire.SignalControl:
+		if s := r.session(m.Epoch); s != nil {
+			s.control(m.Control)
+		}
+	case wire.SignalControlEnd:
+		if s := r.session(m.Epoch); s != nil {
+			s.stopControl("control_end")
+		}
+	case wire.SignalPeerLeft:
+		r.endSession(nil, "professor left")
+	case wire.SignalKicked:
+		return fmt.Errorf("%w: kicked (%s)", errRetryLater, m.Code)
+	case wire.SignalError:
+		r.log.Warn("signaling error", "code", m.Code, "message", m.Message)
+		switch m.Code {
+		case wire.CodeLectureInactive, wire.CodeNotMember, wire.CodeForbidden, wire.CodeNotFound:
+			return fmt.Errorf("%w: %s", errRetryLater, m.Code)
+		}
+	}
+	return nil
+}
+
+// session returns the current session if it belongs to the professor
+// session with this epoch (messages of an older one are ignored).
+func (r *Runner) session(epoch int64) *session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil || r.cur.epoch != epoch {
+		return nil
+	}
+	return r.cur
+}
+
+// endSession ends s (nil: whatever session is current).
+func (r *Runner) endSession(s *session, why string) {
+	r.mu.Lock()
+	if r.cur == nil || (s != nil && r.cur != s) {
+		r.mu.Unlock()
+		return
+	}
+	s, r.cur = r.cur, nil
+	r.mu.Unlock()
+	r.log.Info("live session ended", "why", why)
+	s.close()
+	r.setState(State{Mode: Idle})
+}
+
+func (r *Runner) injector() (input.SystemInjector, error) {
+	r.injMu.Lock()
+	defer r.injMu.Unlock()
+	if r.inj != nil {
+		return r.inj, nil
+	}
+	inj, err := input.NewInjector(input.InjectorOptions{Display: r.cfg.Display, Logger: r.log})
+	if err != nil {
+		return nil, fmt.Errorf("opening input injector: %w", err)
+	}
+	r.inj = inj
+	return inj, nil
+}
+
+func (r *Runner) closeInjector() {
+	r.injMu.Lock()
+	defer r.injMu.Unlock()
+	if r.inj != nil {
+		_ = r.inj.Close()
+		r.inj = nil
+	}
+}

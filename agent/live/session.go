@@ -1,0 +1,366 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/didacto/didacto/capture"
+	"github.com/didacto/didacto/input"
+	"github.com/didacto/didacto/rtc"
+	"github.com/didacto/didacto/wire"
+)
+
+// session is one professor session: a peer connection streaming one screen,
+// and remote control while it is on.
+type session struct {
+	r         *Runner
+	log       *slog.Logger
+	epoch     int64
+	professor string
+	ctx       context.Context
+	cancel    context.CancelFunc
+	peer      *rtc.Peer
+	streamer  *rtc.Streamer
+	loopDone  chan struct{}
+
+	mu      sync.Mutex // guards the rest
+	capt    *capture.Capturer
+	screens []capture.Screen
+	current int
+	ctrl    *input.Controller
+	sessCh  *rtc.Channel
+	closed  bool
+	// Local candidates wait until the answer is sent: the console cannot
+	// add a candidate before it has the answer.
+	answered bool
+	pending  []json.RawMessage
+}
+
+func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) error {
+	r.mu.Lock()
+	name := r.names[offer.Epoch]
+	ice := r.iceSrv
+	r.mu.Unlock()
+	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+
+	// The screen list, then a capturer on the primary screen.
+	probe, err := capture.New(capture.Options{Screen: capture.AllScreens, Display: r.cfg.Display})
+	if err != nil {
+		return fmt.Errorf("opening capture: %w", err)
+	}
+	s.screens, err = probe.Screens()
+	_ = probe.Close()
+	if err != nil || len(s.screens) == 0 {
+		return fmt.Errorf("listing screens: %w", err)
+	}
+	for i, sc := range s.screens {
+		if sc.Primary {
+			s.current = i
+			break
+		}
+	}
+	if s.capt, err = capture.New(capture.Options{Screen: s.current, Display: r.cfg.Display}); err != nil {
+		return fmt.Errorf("opening capture: %w", err)
+	}
+	// The encoder exists before ICE starts: the first keyframe is not
+	// delayed by its setup.
+	if s.streamer, err = rtc.NewStreamer(s.capt, r.cfg.Stream); err != nil {
+		_ = s.capt.Close()
+		return err
+	}
+	s.peer, err = rtc.NewPeer(rtc.PeerConfig{
+		ICEServers:    ice,
+		LoopbackOnly:  r.cfg.LoopbackOnly,
+		OnCandidate:   s.localCandidate,
+		OnDataChannel: s.dataChannel,
+		OnState:       s.peerState,
+		Logger:        s.log,
+	})
+	if err != nil {
+		_ = s.streamer.Close()
+		_ = s.capt.Close()
+		return err
+	}
+	r.mu.Lock()
+	r.cur = s
+	r.mu.Unlock()
+	go func() {
+		defer close(s.loopDone)
+		if err := s.streamer.Run(s.ctx, s.peer); err != nil {
+			s.log.Warn("video loop", "err", err)
+			go r.endSession(s, "video failed") // endSession waits for this goroutine
+		}
+	}()
+	answer, err := s.peer.Answer(offer.SDP)
+	if err != nil {
+		r.endSession(s, "bad offer")
+		return err
+	}
+	if err := r.send(ctx, wire.SignalMessage{Type: wire.SignalAnswer, SDP: answer}); err != nil {
+		r.endSession(s, "answer not sent")
+		return err
+	}
+	s.mu.Lock()
+	s.answered = true
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, c := range pending {
+		s.localCandidate(c)
+	}
+	r.setState(State{Mode: Viewed, Professor: name})
+	return nil
+}
+
+func (s *session) localCandidate(c json.RawMessage) {
+	s.mu.Lock()
+	if !s.answered {
+		s.pending = append(s.pending, c)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if err := s.r.send(s.ctx, wire.SignalMessage{Type: wire.SignalCandidate, Candidate: c}); err != nil {
+		s.log.Debug("sending candidate", "err", err)
+	}
+}
+
+func (s *session) peerState(st webrtc.PeerConnectionState) {
+	switch st {
+	case webrtc.PeerConnectionStateDisconnected:
+		s.releaseAll() // maybe back soon; nothing stays pressed meanwhile
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		go s.r.endSession(s, "peer connection "+st.String())
+	}
+}
+
+func (s *session) dataChannel(ch *rtc.Channel) {
+	switch ch.Label() {
+	case wire.ControlChannelMoves, wire.ControlChannelKeys:
+		ch.OnMessage(s.control)
+		ch.OnClose(s.releaseAll)
+	case wire.SessionChannel:
+		s.mu.Lock()
+		s.sessCh = ch
+		s.mu.Unlock()
+		ch.OnOpen(s.sendScreens)
+		ch.OnMessage(s.sessionMessage)
+		ch.OnClose(s.releaseAll)
+	default:
+		s.log.Debug("ignoring data channel", "label", ch.Label())
+	}
+}
+
+// control applies one event if control is on; otherwise it is dropped.
+func (s *session) control(b []byte) {
+	s.mu.Lock()
+	ctrl := s.ctrl
+	s.mu.Unlock()
+	var err error
+	if ctrl == nil {
+		err = errNotControlling
+	} else {
+		err = ctrl.HandleMessage(b)
+	}
+	if s.r.cfg.OnControl != nil {
+		s.r.cfg.OnControl(b, err)
+	}
+}
+
+var errNotControlling = fmt.Errorf("live: control is not on")
+
+func (s *session) startControl() {
+	s.mu.Lock()
+	if s.closed || s.ctrl != nil {
+		s.mu.Unlock()
+		return
+	}
+	scr := s.screenRect()
+	s.mu.Unlock()
+	inj, err := s.r.injector()
+	var ctrl *input.Controller
+	if err == nil {
+		ctrl, err = input.NewController(s.ctx, inj, input.Options{Screen: scr, Logger: s.log})
+	}
+	if err != nil {
+		s.log.Warn("remote control unavailable", "err", err)
+		s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(false), Reason: "input unavailable"})
+		_ = s.r.send(s.ctx, wire.SignalMessage{Type: wire.SignalControlEnd})
+		return
+	}
+	s.mu.Lock()
+	if s.closed || s.ctrl != nil {
+		s.mu.Unlock()
+		_ = ctrl.Close()
+		return
+	}
+	s.ctrl = ctrl
+	s.mu.Unlock()
+	s.r.setState(State{Mode: Controlled, Professor: s.professor})
+	s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(true)})
+}
+
+func (s *session) stopControl(reason string) {
+	s.mu.Lock()
+	ctrl := s.ctrl
+	s.ctrl = nil
+	closed := s.closed
+	s.mu.Unlock()
+	if ctrl == nil {
+		return
+	}
+	if err := ctrl.Close(); err != nil {
+		s.log.Warn("releasing input", "err", err)
+	}
+	if !closed {
+		s.r.setState(State{Mode: Viewed, Professor: s.professor})
+		s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(false), Reason: reason})
+	}
+}
+
+func (s *session) releaseAll() {
+	s.mu.Lock()
+	ctrl := s.ctrl
+	s.mu.Unlock()
+	if ctrl != nil {
+		if err := ctrl.ReleaseAll(); err != nil {
+			s.log.Warn("releasing input", "err", err)
+		}
+	}
+}
+
+// screenRect is the current screen in injector coordinates (s.mu held).
+func (s *session) screenRect() input.Screen {
+	r := s.screens[s.current].Rect
+	return input.Screen{X: r.Min.X, Y: r.Min.Y, W: r.Dx(), H: r.Dy()}
+}
+
+func (s *session) sendScreens() {
+	s.mu.Lock()
+	m := wire.SessionMessage{Type: wire.SessionScreens, Current: ptr(s.current)}
+	for i, sc := range s.screens {
+		if i >= wire.MaxSessionScreens {
+			break
+		}
+		m.Screens = append(m.Screens, sessionScreen(i, sc.Name, sc.Rect, sc.Primary))
+	}
+	s.mu.Unlock()
+	s.sendSession(m)
+}
+
+func sessionScreen(i int, name string, r image.Rectangle, primary bool) wire.SessionScreen {
+	if len(name) > wire.MaxSessionText {
+		name = name[:wire.MaxSessionText]
+	}
+	return wire.SessionScreen{Index: i, Name: name, X: r.Min.X, Y: r.Min.Y, Width: r.Dx(), Height: r.Dy(), Primary: primary}
+}
+
+func (s *session) sendSession(m wire.SessionMessage) {
+	s.mu.Lock()
+	ch := s.sessCh
+	s.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		s.log.Warn("encoding session message", "err", err)
+		return
+	}
+	if err := ch.Send(b); err != nil {
+		s.log.Debug("session channel", "err", err)
+	}
+}
+
+func (s *session) sessionMessage(b []byte) {
+	m, err := wire.DecodeSession(b)
+	if err != nil {
+		s.log.Debug("bad session message", "err", err)
+		return
+	}
+	if m.Type == wire.SessionSelectScreen {
+		if err := s.selectScreen(*m.Index); err != nil {
+			s.log.Warn("selecting screen", "err", err)
+		}
+		s.sendScreens()
+	}
+}
+
+// selectScreen streams (and maps control to) another monitor.
+func (s *session) selectScreen(i int) error {
+	probe, err := capture.New(capture.Options{Screen: capture.AllScreens, Display: s.r.cfg.Display})
+	if err != nil {
+		return fmt.Errorf("opening capture: %w", err)
+	}
+	screens, err := probe.Screens()
+	_ = probe.Close()
+	if err != nil {
+		return fmt.Errorf("listing screens: %w", err)
+	}
+	if i < 0 || i >= len(screens) {
+		s.mu.Lock()
+		s.screens = screens
+		s.current = min(s.current, len(screens)-1)
+		s.mu.Unlock()
+		return fmt.Errorf("no screen %d (have %d)", i, len(screens))
+	}
+	capt, err := capture.New(capture.Options{Screen: i, Display: s.r.cfg.Display})
+	if err != nil {
+		return fmt.Errorf("opening capture: %w", err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = capt.Close()
+		return nil
+	}
+	old := s.capt
+	s.capt, s.screens, s.current = capt, screens, i
+	ctrl := s.ctrl
+	scr := s.screenRect()
+	s.mu.Unlock()
+	s.streamer.SetSource(capt) // returns once the old capturer is out of use
+	_ = old.Close()
+	if ctrl != nil {
+		if err := ctrl.SetScreen(scr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close ends everything: input is released before the connection goes.
+func (s *session) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	ctrl := s.ctrl
+	s.ctrl = nil
+	s.mu.Unlock()
+	if ctrl != nil {
+		if err := ctrl.Close(); err != nil {
+			s.log.Warn("releasing input", "err", err)
+		}
+	}
+	s.cancel()
+	if err := s.peer.Close(); err != nil {
+		s.log.Debug("closing peer", "err", err)
+	}
+	<-s.loopDone
+	_ = s.streamer.Close()
+	s.mu.Lock()
+	_ = s.capt.Close()
+	s.mu.Unlock()
+}
+
+func ptr[T any](v T) *T { return &v }
