@@ -69,7 +69,7 @@ func startAgent(ctx context.Context, tb testing.TB, r *room, display string, st 
 		Display: display, LoopbackOnly: true,
 		OnState: st.add, OnControl: onControl,
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second,
-		Logger:     slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		tb.Fatal(err)
