@@ -1,0 +1,540 @@
+// Package app is the tray agent's core without any UI: the session (sign
+// in, register, sign out), the student's lectures and pending requests,
+// joining and leaving, which lecture is monitored (chosen or automatic),
+// the monitor loop, reconnection with backoff while offline, and the live
+// session state the UI must show. The UI calls its methods from any
+// goroutine and redraws from Status snapshots passed to OnChange. It also
+// holds the desktop chores that are not drawing: single instance and
+// autostart.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/didacto/didacto/agent/client"
+	"github.com/didacto/didacto/agent/headless"
+	"github.com/didacto/didacto/agent/monitor"
+	"github.com/didacto/didacto/wire"
+)
+
+// Phase is what the tray icon shows.
+type Phase int
+
+const (
+	SignedOut Phase = iota // no session
+	Starting               // checking a stored session
+	Offline                // the server does not answer; retrying with backoff
+	Idle                   // signed in, nothing monitored
+	Monitored              // uploading thumbnails for Status.Lecture
+)
+
+func (p Phase) String() string {
+	return [...]string{"signed_out", "starting", "offline", "idle", "monitored"}[p]
+}
+
+// LiveMode is the live session's state as the student must see it.
+type LiveMode int
+
+const (
+	LiveNone       LiveMode = iota // no live session
+	LiveViewed                     // a professor watches the screen
+	LiveControlled                 // a professor controls mouse and keyboard
+)
+
+// Live is the live session state: who, and how.
+type Live struct {
+	Mode      LiveMode
+	Professor string
+}
+
+// LiveRunner runs the live-session side (signaling, streaming, control) for
+// one monitored lecture until ctx ends, calling report on every change.
+// Ending ctx must end any session and release held input.
+type LiveRunner interface {
+	RunLive(ctx context.Context, lecture wire.Lecture, student wire.User, report func(Live)) error
+}
+
+// Status is a snapshot for the UI.
+type Status struct {
+	Phase    Phase
+	User     wire.User
+	Lecture  wire.Lecture // the monitored one (also kept while Offline)
+	Lectures []wire.Lecture
+	Pending  []wire.Enrollment
+	Selected int64 // 0: automatic
+	Live     Live
+	Reason   string // why Idle or Offline
+}
+
+// TokenStore is the client's store plus a view of the live tokens.
+type TokenStore interface {
+	client.TokenStore
+	Current() client.Tokens
+	Clear(ctx context.Context) error
+}
+
+// SourceOpener opens the screen source when monitoring starts (so a change
+// of screen takes effect) and returns how to close it.
+type SourceOpener func() (monitor.Source, func(), error)
+
+// Config configures an Agent.
+type Config struct {
+	Server    string
+	UserAgent string
+	Store     TokenStore
+	Source    SourceOpener
+	Monitor   monitor.Config // LectureID and Observe are set by the agent
+	Live      LiveRunner     // nil: no live sessions
+	Recheck   time.Duration  // lecture list poll; headless.DefaultRecheck
+	// MaxBackoff bounds the wait between reconnection attempts (1 min).
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+	// OnChange receives every new Status, from the agent's goroutines.
+	OnChange func(Status)
+}
+
+// Agent is the tray agent's core.
+type Agent struct {
+	cfg  Config
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu     sync.Mutex
+	api    *client.Client
+	x      *extra
+	st     Status
+	online bool // last upload or list call worked
+	mon    *running
+}
+
+// running is the monitor (and live runner) of one lecture.
+type running struct {
+	lecture wire.Lecture
+	cancel  context.CancelFunc
+	done    chan error // monitor result
+	wg      sync.WaitGroup
+}
+
+// New checks the configuration; it does not touch the network.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Store == nil || cfg.Source == nil {
+		return nil, errors.New("app: Store and Source are required")
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = headless.DefaultRecheck
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), online: true}
+	if err := a.connect(cfg.Server); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agent) connect(server string) error {
+	api, err := client.New(client.Config{Server: server, Store: a.cfg.Store, UserAgent: a.cfg.UserAgent})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	x, err := newExtra(server, a.cfg.UserAgent, api, a.cfg.Store.Current)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	a.mu.Lock()
+	a.api, a.x, a.cfg.Server = api, x, server
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *Agent) clients() (*client.Client, *extra) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.api, a.x
+}
+
+// Status returns the current snapshot.
+func (a *Agent) Status() Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st
+}
+
+// update changes the status under the lock and publishes it.
+func (a *Agent) update(f func(*Status)) {
+	a.mu.Lock()
+	f(&a.st)
+	st := a.st
+	a.mu.Unlock()
+	if a.cfg.OnChange != nil {
+		a.cfg.OnChange(st)
+	}
+}
+
+// Refresh makes the loop re-read the lecture list now.
+func (a *Agent) Refresh() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Login signs in with a password.
+func (a *Agent) Login(ctx context.Context, email, password string) error {
+	api, _ := a.clients()
+	u, err := api.Login(ctx, strings.TrimSpace(email), password)
+	if err != nil {
+		return err
+	}
+	a.log.Info("signed in", "user", u.Email)
+	a.update(func(s *Status) { s.User, s.Phase, s.Reason = u, Starting, "" })
+	a.Refresh()
+	return nil
+}
+
+// Register creates a student account and signs in with it.
+func (a *Agent) Register(ctx context.Context, name, email, password string) error {
+	_, x := a.clients()
+	if _, err := x.register(ctx, wire.RegisterRequest{Email: strings.TrimSpace(email), Password: password,
+		Name: strings.TrimSpace(name), Role: wire.RoleStudent}); err != nil {
+		return err
+	}
+	return a.Login(ctx, email, password)
+}
+
+// Logout stops monitoring, revokes the session on the server (best effort)
+// and removes the tokens from this machine.
+func (a *Agent) Logout(ctx context.Context) error {
+	a.stopMonitor()
+	api, _ := a.clients()
+	err := api.Logout(ctx)
+	if cerr := a.cfg.Store.Clear(ctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	a.update(func(s *Status) { *s = Status{Phase: SignedOut} })
+	a.Refresh()
+	if err != nil {
+		a.log.Warn("sign out was not confirmed by the server; the tokens are removed here", "err", err)
+	}
+	return nil
+}
+
+// Join asks to join a lecture by code.
+func (a *Agent) Join(ctx context.Context, code string) (wire.Enrollment, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return wire.Enrollment{}, errNoCode
+	}
+	api, _ := a.clients()
+	e, err := api.Join(ctx, code)
+	if err != nil {
+		return wire.Enrollment{}, err
+	}
+	a.Refresh()
+	return e, nil
+}
+
+// Leave leaves a lecture.
+func (a *Agent) Leave(ctx context.Context, lectureID int64) error {
+	_, x := a.clients()
+	if err := x.leave(ctx, lectureID); err != nil {
+		return err
+	}
+	a.Refresh()
+	return nil
+}
+
+// Cancel withdraws a waiting join request.
+func (a *Agent) Cancel(ctx context.Context, enrollmentID int64) error {
+	_, x := a.clients()
+	if err := x.cancel(ctx, enrollmentID); err != nil {
+		return err
+	}
+	a.Refresh()
+	return nil
+}
+
+// Select chooses the lecture to monitor (0: the only active one).
+func (a *Agent) Select(lectureID int64) {
+	a.update(func(s *Status) { s.Selected = lectureID })
+	a.Refresh()
+}
+
+// SetServer points the agent at another server. The session belongs to the
+// old one, so it signs out first.
+func (a *Agent) SetServer(ctx context.Context, server string) error {
+	if _, err := client.New(client.Config{Server: server}); err != nil {
+		return err
+	}
+	_ = a.Logout(ctx)
+	return a.connect(server)
+}
+
+// RestartMonitor restarts monitoring (after the screen setting changed).
+func (a *Agent) RestartMonitor() {
+	a.stopMonitor()
+	a.Refresh()
+}
+
+// Run drives the agent until ctx ends, then stops monitoring and any live
+// session and returns.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.stopMonitor()
+	api, _ := a.clients()
+	a.update(func(s *Status) { s.Phase = Starting })
+	if err := api.Resume(ctx); err != nil && !errors.Is(err, client.ErrNoTokens) {
+		a.log.Warn("stored session unreadable", "err", err)
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		api, x := a.clients()
+		if !api.LoggedIn() {
+			a.stopMonitor()
+			a.update(func(s *Status) { *s = Status{Phase: SignedOut} })
+			a.sleep(ctx, 0, nil)
+			continue
+		}
+		err := a.poll(ctx, api, x)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			backoff = time.Second
+		case isAuth(err):
+			a.log.Warn("session no longer valid; sign in again", "err", err)
+			a.stopMonitor()
+			_ = a.cfg.Store.Clear(ctx)
+			_ = api.Logout(ctx)
+			continue
+		default:
+			a.log.Warn("server unreachable; retrying", "err", err, "in", backoff)
+			a.setOnline(false, err.Error())
+			a.sleep(ctx, backoff, nil)
+			backoff = min(2*backoff, a.cfg.MaxBackoff)
+			continue
+		}
+		var done chan error
+		if m := a.monitor(); m != nil {
+			done = m.done
+		}
+		if merr := a.sleep(ctx, a.cfg.Recheck, done); merr != nil && ctx.Err() == nil {
+			a.monitorEnded(ctx, merr)
+		}
+	}
+	return nil
+}
+
+func isAuth(err error) bool {
+	return errors.Is(err, monitor.ErrAuth) || errors.Is(err, client.ErrNotLoggedIn) || client.Status(err) == 401
+}
+
+// sleep waits d (0: until woken), a wake-up, or a monitor result (returned).
+func (a *Agent) sleep(ctx context.Context, d time.Duration, done <-chan error) error {
+	var tc <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		tc = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-a.wake:
+	case <-tc:
+	case err := <-done:
+		if err == nil {
+			err = errors.New("monitor stopped")
+		}
+		return err
+	}
+	return nil
+}
+
+// poll refreshes the account, lectures and requests and starts or stops
+// monitoring accordingly.
+func (a *Agent) poll(ctx context.Context, api *client.Client, x *extra) error {
+	st := a.Status()
+	if st.User.ID == 0 {
+		u, err := api.Me(ctx)
+		if err != nil {
+			return err
+		}
+		if u.Role != wire.RoleStudent {
+			a.log.Warn("this account is not a student; it has no lectures to be monitored in", "role", u.Role)
+		}
+		a.update(func(s *Status) { s.User = u })
+	}
+	ls, err := api.Lectures(ctx)
+	if err != nil {
+		return err
+	}
+	pend, err := x.waiting(ctx)
+	if err != nil {
+		return err
+	}
+	a.setOnline(true, "")
+	lec, cerr := headless.Choose(ls, st.Selected)
+	if cerr != nil && st.Selected != 0 {
+		lec, cerr = headless.Choose(ls, 0) // the chosen one is not running: fall back to automatic
+	}
+	if cerr != nil {
+		a.stopMonitor()
+	} else if m := a.monitor(); m == nil || m.lecture.ID != lec.ID {
+		a.stopMonitor()
+		if err := a.startMonitor(ctx, lec); err != nil {
+			cerr = err
+		}
+	}
+	a.update(func(s *Status) {
+		s.Lectures, s.Pending = ls, pend
+		if cerr != nil {
+			s.Phase, s.Lecture, s.Reason = Idle, wire.Lecture{}, cerr.Error()
+		} else {
+			s.Phase, s.Lecture, s.Reason = Monitored, lec, ""
+		}
+	})
+	return nil
+}
+
+func (a *Agent) setOnline(on bool, reason string) {
+	a.mu.Lock()
+	changed := a.online != on
+	a.online = on
+	a.mu.Unlock()
+	if !changed {
+		return
+	}
+	a.update(func(s *Status) {
+		if on {
+			if s.Lecture.ID != 0 {
+				s.Phase = Monitored
+			} else {
+				s.Phase = Idle
+			}
+			s.Reason = ""
+		} else if s.Phase != SignedOut {
+			s.Phase, s.Reason = Offline, reason
+		}
+	})
+}
+
+func (a *Agent) monitor() *running {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.mon
+}
+
+func (a *Agent) startMonitor(ctx context.Context, lec wire.Lecture) error {
+	src, closeSrc, err := a.cfg.Source()
+	if err != nil {
+		return fmt.Errorf("screen capture unavailable: %w", err)
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	r := &running{lecture: lec, cancel: cancel, done: make(chan error, 1)}
+	mc := a.cfg.Monitor
+	mc.LectureID = lec.ID
+	if mc.Logger == nil {
+		mc.Logger = a.log
+	}
+	mc.Observe = func(ev monitor.Event) {
+		switch ev.Kind {
+		case monitor.EventFrame, monitor.EventKeepAlive:
+			a.setOnline(true, "")
+		case monitor.EventUploadError:
+			a.setOnline(false, ev.Err.Error())
+		}
+	}
+	api, _ := a.clients()
+	m := monitor.New(src, api, mc)
+	a.log.Info("monitoring", "lecture", lec.ID, "title", lec.Title)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		err := m.Run(mctx)
+		closeSrc()
+		r.done <- err
+	}()
+	if a.cfg.Live != nil {
+		user := a.Status().User
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			if err := a.cfg.Live.RunLive(mctx, lec, user, a.setLive); err != nil && mctx.Err() == nil {
+				a.log.Warn("live session runner stopped", "err", err)
+			}
+			a.setLive(Live{})
+		}()
+	}
+	a.mu.Lock()
+	a.mon = r
+	a.mu.Unlock()
+	return nil
+}
+
+// stopMonitor ends monitoring and the live runner and waits for both, so
+// no session outlives it and held input is released.
+func (a *Agent) stopMonitor() {
+	a.mu.Lock()
+	r := a.mon
+	a.mon = nil
+	a.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	r.wg.Wait()
+	a.log.Info("stopped monitoring", "lecture", r.lecture.ID)
+	a.update(func(s *Status) {
+		if s.Phase == Monitored {
+			s.Phase = Idle
+		}
+		s.Lecture, s.Live = wire.Lecture{}, Live{}
+	})
+}
+
+// monitorEnded handles the monitor loop stopping by itself.
+func (a *Agent) monitorEnded(ctx context.Context, err error) {
+	a.mu.Lock()
+	r := a.mon
+	a.mon = nil
+	a.mu.Unlock()
+	if r != nil {
+		r.cancel()
+		r.wg.Wait()
+	}
+	switch {
+	case errors.Is(err, monitor.ErrAuth):
+		a.log.Warn("session lost", "err", err)
+		api, _ := a.clients()
+		_ = a.cfg.Store.Clear(ctx)
+		_ = api.Logout(ctx)
+	case errors.Is(err, monitor.ErrLectureInactive), errors.Is(err, monitor.ErrNotMember):
+		a.log.Info("lecture stopped", "reason", err)
+	default:
+		a.log.Error("monitoring stopped", "err", err)
+		a.update(func(s *Status) { s.Reason = err.Error() })
+	}
+	a.update(func(s *Status) {
+		s.Lecture, s.Live = wire.Lecture{}, Live{}
+		if s.Phase == Monitored {
+			s.Phase = Idle
+		}
+	})
+	if !errors.Is(err, monitor.ErrAuth) && !errors.Is(err, monitor.ErrLectureInactive) && !errors.Is(err, monitor.ErrNotMember) {
+		return // e.g. capture broke: try again at the next re-check, not in a tight loop
+	}
+	a.Refresh()
+}
+
+func (a *Agent) setLive(l Live) {
+	a.update(func(s *Status) { s.Live = l })
+}

@@ -1,0 +1,298 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/didacto/didacto/agent/app"
+	"github.com/didacto/didacto/agent/client"
+	"github.com/didacto/didacto/agent/monitor"
+	"github.com/didacto/didacto/server/servertest"
+	"github.com/didacto/didacto/wire"
+)
+
+// memStore keeps tokens in memory (the keyring store is tested in agent/tokens).
+type memStore struct {
+	mu sync.Mutex
+	t  client.Tokens
+}
+
+func (m *memStore) Load(context.Context) (client.Tokens, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.t == (client.Tokens{}) {
+		return client.Tokens{}, client.ErrNoTokens
+	}
+	return m.t, nil
+}
+func (m *memStore) Save(_ context.Context, t client.Tokens) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.t = t
+	return nil
+}
+func (m *memStore) Clear(context.Context) error { return m.Save(context.Background(), client.Tokens{}) }
+func (m *memStore) Current() client.Tokens {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.t
+}
+
+// screen is a changing test picture.
+type screen struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *screen) CaptureInto(dst *image.RGBA) (*image.RGBA, error) {
+	s.mu.Lock()
+	s.n++
+	n := s.n
+	s.mu.Unlock()
+	if dst == nil || dst.Bounds().Dx() != 640 {
+		dst = image.NewRGBA(image.Rect(0, 0, 640, 360))
+	}
+	for y := 0; y < 360; y++ {
+		for x := 0; x < 640; x++ {
+			dst.SetRGBA(x, y, color.RGBA{uint8(x + n*40), uint8(y), uint8(n * 70), 255})
+		}
+	}
+	return dst, nil
+}
+
+// watcher records statuses and waits for one that matches.
+type watcher struct {
+	mu   sync.Mutex
+	last app.Status
+	ch   chan struct{}
+}
+
+func newWatcher() *watcher { return &watcher{ch: make(chan struct{}, 1)} }
+
+func (w *watcher) on(s app.Status) {
+	w.mu.Lock()
+	w.last = s
+	w.mu.Unlock()
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (w *watcher) wait(t *testing.T, what string, ok func(app.Status) bool) app.Status {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		w.mu.Lock()
+		s := w.last
+		w.mu.Unlock()
+		if ok(s) {
+			return s
+		}
+		select {
+		case <-w.ch:
+		case <-deadline:
+			t.Fatalf("waiting for %s; last status %+v", what, s)
+		}
+	}
+}
+
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	addr   string
+}
+
+// newProxy forwards a loopback port to target so the test can cut the
+// network and bring it back on the same address.
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{target: target, addr: ln.Addr().String()}
+	p.serve(ln)
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); s.Close() }()
+			go func() { _, _ = io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *proxy) up(t *testing.T) {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.serve(ln)
+}
+
+type liveHook struct{ report chan func(app.Live) }
+
+func (h liveHook) RunLive(ctx context.Context, lec wire.Lecture, u wire.User, report func(app.Live)) error {
+	select {
+	case h.report <- report:
+	case <-ctx.Done():
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func TestStudentJourney(t *testing.T) {
+	srv := servertest.Start(t)
+	prof := srv.Register(t, wire.RoleProfessor, "Prof Kim")
+	var lec wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Go 101"}, &lec)
+	px := newProxy(t, strings.TrimPrefix(srv.URL, "http://"))
+
+	w := newWatcher()
+	live := liveHook{report: make(chan func(app.Live), 1)}
+	a, err := app.New(app.Config{
+		Server: "http://" + px.addr, Store: &memStore{},
+		Source:     func() (monitor.Source, func(), error) { return &screen{}, func() {}, nil },
+		Monitor:    monitor.Config{Interval: 50 * time.Millisecond},
+		Live:       live,
+		Recheck:    200 * time.Millisecond,
+		MaxBackoff: 300 * time.Millisecond,
+		Logger:     slog.New(slog.NewTextHandler(testLog{t}, nil)),
+		OnChange:   w.on,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	w.wait(t, "signed out", func(s app.Status) bool { return s.Phase == app.SignedOut })
+
+	email := fmt.Sprintf("student-%d@school.example", time.Now().UnixNano())
+	if err := a.Register(ctx, "Lee Student", email, "Passw0rd!"); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "idle after register", func(s app.Status) bool { return s.Phase == app.Idle && s.User.Email == email })
+	if _, err := a.Join(ctx, "  "); err == nil {
+		t.Fatal("empty code accepted")
+	}
+	wrong := "A"
+	if lec.Code[0] == 'A' {
+		wrong = "B"
+	}
+	if _, err := a.Join(ctx, wrong+lec.Code[1:]); client.Status(err) != 404 {
+		t.Fatalf("unknown code: %v", err)
+	}
+	e, err := a.Join(ctx, lec.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "pending request", func(s app.Status) bool { return len(s.Pending) == 1 && s.Pending[0].ID == e.ID })
+	// Cancel, then ask again and get accepted.
+	if err := a.Cancel(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "no pending request", func(s app.Status) bool { return len(s.Pending) == 0 })
+	if e, err = a.Join(ctx, lec.Code); err != nil {
+		t.Fatal(err)
+	}
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
+	w.wait(t, "member", func(s app.Status) bool { return len(s.Lectures) == 1 && len(s.Pending) == 0 })
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", lec.ID), nil, nil)
+	w.wait(t, "monitored", func(s app.Status) bool { return s.Phase == app.Monitored && s.Lecture.ID == lec.ID })
+	// The professor's grid has the frame.
+	waitFrame(t, prof, lec.ID)
+
+	// A live session: the UI learns who and how.
+	report := <-live.report
+	report(app.Live{Mode: app.LiveControlled, Professor: "Prof Kim"})
+	w.wait(t, "controlled", func(s app.Status) bool { return s.Live.Mode == app.LiveControlled && s.Live.Professor == "Prof Kim" })
+	report(app.Live{})
+
+	// The network drops: offline, then monitoring resumes by itself.
+	px.down()
+	w.wait(t, "offline", func(s app.Status) bool { return s.Phase == app.Offline })
+	px.up(t)
+	w.wait(t, "monitored again", func(s app.Status) bool { return s.Phase == app.Monitored && s.Lecture.ID == lec.ID })
+
+	// The lecture ends, then the student leaves it.
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/deactivate", lec.ID), nil, nil)
+	w.wait(t, "idle", func(s app.Status) bool { return s.Phase == app.Idle && s.Live.Mode == app.LiveNone })
+	if err := a.Leave(ctx, lec.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "no lectures", func(s app.Status) bool { return len(s.Lectures) == 0 })
+	if err := a.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "signed out", func(s app.Status) bool { return s.Phase == app.SignedOut && s.User.ID == 0 })
+	// A wrong password is refused and leaves it signed out.
+	if err := a.Login(ctx, email, "wrong"); client.Status(err) != 401 {
+		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+func waitFrame(t *testing.T, prof *servertest.Client, lectureID int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var m wire.MonitorSnapshot
+		prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/monitor", lectureID), nil, &m)
+		for _, tile := range m.Tiles {
+			if tile.FrameURL != "" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no frame on the professor's grid: %+v", m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type testLog struct{ t *testing.T }
+
+func (w testLog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
