@@ -32,13 +32,14 @@ class App {
     this.main = document.getElementById('app');
     this.noticeEl = document.getElementById('notice');
     this.renderSeq = 0;
+    this.noticeSeq = 0;
   }
 
   async start() {
     const sel = document.getElementById('lang');
     for (const [code, name] of languages) sel.append(h('option', { value: code, lang: code }, name));
     sel.value = this.i18n.lang;
-    sel.addEventListener('change', () => { this.i18n.save(sel.value); this.render(); });
+    sel.addEventListener('change', () => { this.i18n.save(sel.value); this.clearNotice(); this.render(); });
     document.getElementById('signout').addEventListener('click', () => this.signOut());
     window.addEventListener('hashchange', () => this.render());
     try {
@@ -62,6 +63,7 @@ class App {
 
   // notify shows a short message in the polite live region.
   notify(text, isError = false) {
+    this.noticeSeq = this.renderSeq;
     clear(this.noticeEl).append(h('p', { class: isError ? 'error' : 'ok' }, text));
     this.noticeEl.dataset.kind = isError ? 'error' : 'ok';
   }
@@ -123,6 +125,7 @@ class App {
 
   async render() {
     const seq = ++this.renderSeq;
+    if (this.noticeSeq < seq - 1) this.clearNotice(); // a notice lives through the next page only
     if (this.cleanup) {
       try { this.cleanup(); } catch { /* a view's teardown must not block the next */ }
       this.cleanup = null;

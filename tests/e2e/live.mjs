@@ -1,0 +1,80 @@
+// The live-session page against a stand-in agent (server/console's Go test):
+// offer, data channels, screen picker, remote control, stats, end, takeover.
+import { launch, check, ready, go, shoot, signIn } from './lib.mjs';
+
+const { EMAIL, PASSWORD, LECTURE_ID, STUDENT_ID } = process.env;
+const url = `#/lectures/${LECTURE_ID}/live/${STUDENT_ID}`;
+const started = Date.now();
+const step = (s) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}`);
+
+const { context, page, errors, close } = await launch();
+const connected = async (p) => {
+  await p.waitForFunction(() => document.querySelectorAll('#live-screen option').length === 2, null, { timeout: 30000 });
+};
+try {
+  step('sign in');
+  await page.goto(process.env.BASE_URL + '/');
+  await ready(page);
+  await signIn(page, EMAIL, PASSWORD);
+  await page.waitForSelector('#create-lecture');
+  await ready(page);
+
+  step('open the live session');
+  await go(page, url);
+  await connected(page);
+  check(!(await page.isDisabled('#live-screen')), 'screen picker enabled for two screens');
+  check((await page.textContent('#live-screen')).includes('HDMI-1'), 'screen names shown');
+  await page.waitForFunction(() => document.getElementById('live-status').textContent === 'Connected.', null, { timeout: 30000 });
+  check(await page.isVisible('#live-camera'), 'own camera preview shown');
+  check(!(await page.isDisabled('#live-mute')), 'mute available with a microphone');
+
+  step('mute and camera off');
+  await page.click('#live-mute');
+  check((await page.getAttribute('#live-mute', 'aria-pressed')) === 'true', 'muted');
+  await page.click('#live-mute');
+  await page.click('#live-camera-toggle');
+  check(await page.isHidden('#live-camera'), 'camera preview hidden when off');
+  await page.click('#live-camera-toggle');
+
+  step('pick the second screen');
+  await page.selectOption('#live-screen', '1');
+
+  step('take control');
+  await page.click('#live-control');
+  check((await page.getAttribute('#live-control', 'aria-pressed')) === 'true', 'control on');
+  check(await page.isVisible('#live-control-note'), 'control explained');
+  const box = await page.locator('#live-video').boundingBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  for (let i = 0; i < 10; i++) await page.mouse.move(cx + i * 5, cy + i * 3);
+  await page.mouse.down();
+  await page.mouse.up();
+  await page.mouse.wheel(0, 300);
+  await page.keyboard.press('a');
+  await page.keyboard.press('Control+s'); // kept from the browser, sent to the student
+  await page.waitForTimeout(500);
+  await page.click('#live-control');
+  check((await page.getAttribute('#live-control', 'aria-pressed')) === 'false', 'control off');
+  await page.waitForTimeout(1500); // one stats sample
+  await shoot(page, 'live', () => connected(page));
+
+  step('a second tab takes the session over');
+  const other = await context.newPage();
+  other.on('pageerror', (e) => errors.push('pageerror (tab 2): ' + e.message));
+  await other.goto(process.env.BASE_URL + '/' + url);
+  await ready(other);
+  await page.waitForSelector('#live-error:not([hidden])', { timeout: 30000 });
+  const msg = await page.textContent('#live-error');
+  check(msg.includes('taken over'), 'takeover explained: ' + msg);
+  await connected(other);
+
+  step('end');
+  await other.click('#live-end');
+  await ready(other);
+  check((await other.evaluate(() => location.hash)).endsWith('/monitor'), 'end returns to the grid');
+  await other.close();
+  check(errors.length === 0, 'page errors:\n' + errors.join('\n'));
+} finally {
+  await close();
+}
+step('done');
