@@ -33,9 +33,9 @@ type room struct {
 	lecture wire.Lecture
 }
 
-func newRoom(tb testing.TB) *room {
+func newRoom(tb testing.TB, opts ...servertest.Option) *room {
 	tb.Helper()
-	in := servertest.Start(tb)
+	in := servertest.Start(tb, opts...)
 	prof := in.Register(tb, wire.RoleProfessor, "Prof Lee")
 	stud := in.Register(tb, wire.RoleStudent, "Kim")
 	var l wire.Lecture
