@@ -34,14 +34,13 @@ func (r *RedisFrames) key(lectureID, studentID int64) string {
 
 var metaFields = []string{"w", "h", "cap", "recv", "seen", "ver"}
 
-// Put implements FrameStore.
+// Put implements FrameStore in one round trip. The version is the receive
+// time in microseconds: it grows with every picture of a student without a
+// shared counter (which would cost a second round trip per upload).
 func (r *RedisFrames) Put(ctx context.Context, f Frame) (int64, error) {
-	ver, err := r.rdb.Incr(ctx, r.prefix+"frame-version").Result()
-	if err != nil {
-		return 0, fmt.Errorf("redis frame version: %w", err)
-	}
+	ver := f.ReceivedAt.UnixMicro()
 	k := r.key(f.LectureID, f.StudentID)
-	_, err = r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, k, "jpeg", f.JPEG, "w", f.Width, "h", f.Height, "cap", f.CapturedAt.UnixNano(),
 			"recv", f.ReceivedAt.UnixNano(), "seen", f.LastSeen.UnixNano(), "ver", ver)
 		p.PExpire(ctx, k, r.ttl)
@@ -145,11 +144,14 @@ type RedisNotifier struct {
 
 	mu   sync.Mutex
 	subs map[int64]context.CancelFunc // one Redis subscription per watched lecture
+
+	watched *ttlCache[int64, bool] // other replicas' watchers, checked at most once a second
 }
 
 // NewRedisNotifier returns a notifier on channels <prefix>monitor:<lecture>.
 func NewRedisNotifier(rdb *redis.Client, prefix string, logger *slog.Logger) *RedisNotifier {
-	return &RedisNotifier{rdb: rdb, prefix: prefix, local: NewLocalNotifier(), logger: logger, subs: map[int64]context.CancelFunc{}}
+	return &RedisNotifier{rdb: rdb, prefix: prefix, local: NewLocalNotifier(), logger: logger,
+		subs: map[int64]context.CancelFunc{}, watched: newTTLCache[int64, bool](time.Second, time.Now)}
 }
 
 func (n *RedisNotifier) channel(lectureID int64) string {
@@ -218,8 +220,10 @@ func (n *RedisNotifier) Watched(ctx context.Context, lectureID int64) bool {
 	if n.local.Watchers(lectureID) > 0 {
 		return true
 	}
-	v, err := n.rdb.Exists(ctx, n.watchedKey(lectureID)).Result()
-	return err == nil && v > 0
+	return n.watched.get(lectureID, func() (bool, bool) {
+		v, err := n.rdb.Exists(ctx, n.watchedKey(lectureID)).Result()
+		return err == nil && v > 0, err == nil
+	})
 }
 
 // pump relays one lecture's Redis channel to local watchers, resubscribing
