@@ -79,22 +79,36 @@ export async function view(ctx) {
         h('button', { type: 'button', class: 'icon enlarge', 'aria-label': t('mon.enlarge.label', { name: d.name }),
           title: t('mon.enlarge'), onclick: () => enlarge(tile) }, '⤢')));
     img.addEventListener('load', () => { el.classList.add('has-frame'); });
-    const tile = { data: d, el, img, badge, seen, visible: false };
+    const tile = { data: d, el, img, badge, seen, visible: false, painted: {} };
     observer.observe(el);
     return tile;
   };
 
+  // paintTile writes to the DOM only what changed: with 100 tiles, a write
+  // per tile per second would keep style and layout busy for nothing.
   const paintTile = (tile, now) => {
     const d = tile.data;
     const seenAt = d.last_seen ? Date.parse(d.last_seen) : 0;
     const age = seenAt ? now - seenAt : Infinity;
     const online = d.online && age < offlineAfterMs;
-    tile.el.classList.toggle('offline', !online);
-    tile.el.classList.toggle('stale', !!d.frame_url && age > staleAfterMs);
-    tile.badge.className = 'badge ' + (online ? 'on' : 'off');
-    tile.badge.textContent = online ? t('mon.online') : t('mon.offline');
-    tile.seen.textContent = seenText(t, age);
-    if (d.frame_url && tile.el.classList.contains('stale')) tile.seen.title = t('mon.stale');
+    const stale = !!d.frame_url && age > staleAfterMs;
+    const text = seenText(t, age);
+    const p = tile.painted;
+    if (p.online !== online) {
+      tile.el.classList.toggle('offline', !online);
+      tile.badge.className = 'badge ' + (online ? 'on' : 'off');
+      tile.badge.textContent = online ? t('mon.online') : t('mon.offline');
+      p.online = online;
+    }
+    if (p.stale !== stale) {
+      tile.el.classList.toggle('stale', stale);
+      tile.seen.title = stale ? t('mon.stale') : '';
+      p.stale = stale;
+    }
+    if (p.text !== text) {
+      tile.seen.textContent = text;
+      p.text = text;
+    }
     return online;
   };
 
@@ -102,7 +116,8 @@ export async function view(ctx) {
     const now = Date.now() + offset;
     let online = 0;
     for (const tile of tiles.values()) if (paintTile(tile, now)) online++;
-    count.textContent = t('mon.count', { online, total: tiles.size });
+    const text = t('mon.count', { online, total: tiles.size });
+    if (count.textContent !== text) count.textContent = text;
     empty.hidden = tiles.size > 0;
   };
 
@@ -151,7 +166,6 @@ export async function view(ctx) {
     });
     es.addEventListener('tile', (ev) => {
       try { upsert(JSON.parse(ev.data).tile); } catch { /* ignore a malformed event */ }
-      count.textContent = t('mon.count', { online: [...tiles.values()].filter((x) => !x.el.classList.contains('offline')).length, total: tiles.size });
     });
     es.addEventListener('error', () => {
       if (!ctx.alive()) return;
