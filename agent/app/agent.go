@@ -463,12 +463,15 @@ func (a *Agent) startMonitor(ctx context.Context, lec wire.Lecture) error {
 		closeSrc()
 		r.done <- err
 	}()
-	if a.cfg.Live != nil {
+	a.mu.Lock()
+	lr := a.cfg.Live
+	a.mu.Unlock()
+	if lr != nil {
 		user := a.Status().User
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			if err := a.cfg.Live.RunLive(mctx, lec, user, a.setLive); err != nil && mctx.Err() == nil {
+			if err := lr.RunLive(mctx, lec, user, a.setLive); err != nil && mctx.Err() == nil {
 				a.log.Warn("live session runner stopped", "err", err)
 			}
 			a.setLive(Live{})
@@ -537,4 +540,37 @@ func (a *Agent) monitorEnded(ctx context.Context, err error) {
 
 func (a *Agent) setLive(l Live) {
 	a.update(func(s *Status) { s.Live = l })
+}
+
+// UseLive sets the live-session runner; call it before Run (the runner
+// usually needs the agent for its tokens).
+func (a *Agent) UseLive(r LiveRunner) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg.Live = r
+}
+
+// Server is the server URL in use.
+func (a *Agent) Server() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg.Server
+}
+
+// AccessToken hands the session's bearer token to the agent's other
+// connections (the signaling websocket), refreshing it when none is held.
+func (a *Agent) AccessToken(ctx context.Context) (string, error) {
+	if t := a.cfg.Store.Current(); t.AccessToken != "" {
+		return t.AccessToken, nil
+	}
+	if err := a.RefreshSession(ctx); err != nil {
+		return "", err
+	}
+	return a.cfg.Store.Current().AccessToken, nil
+}
+
+// RefreshSession rotates the tokens (a connection was refused with 401).
+func (a *Agent) RefreshSession(ctx context.Context) error {
+	api, _ := a.clients()
+	return api.Refresh(ctx)
 }

@@ -1,8 +1,9 @@
-// Command didacto-agent is the student agent. This build runs headless only
-// (--headless): capture the screen and upload thumbnails to the lecture being
-// taught. The tray UI comes later and will call the same agent core.
+// Command didacto-agent is the student agent. Without flags it is the tray
+// app students launch (see tray.go: settings from the admin's system file,
+// the user's file, DIDACTO_* and flags). With --headless it runs without a
+// UI: capture the screen and upload thumbnails to the lecture being taught.
 //
-// Settings come from flags or DIDACTO_* environment variables (flag wins):
+// Headless settings come from flags or DIDACTO_* environment variables (flag wins):
 // DIDACTO_SERVER, DIDACTO_LECTURE, DIDACTO_INTERVAL, DIDACTO_WIDTH,
 // DIDACTO_QUALITY, DIDACTO_EMAIL, DIDACTO_PASSWORD (prefer the environment
 // for the password: flags show in the process list), DIDACTO_TOKEN_FILE.
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.String("password", "", "account password (prefer DIDACTO_PASSWORD)")
 	fs.String("token-file", "", "keep the session in this file across restarts (headless)")
 	fs.String("log-level", "info", "debug, info, warn or error")
+	fs.String("language", "auto", "tray UI language: auto, en or ko")
+	fs.String("system-config", "", "admin settings file (default: the OS's system path)")
 	fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -72,8 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if !v.GetBool("headless") {
-		fmt.Fprintln(stderr, "didacto-agent: the tray UI is not built yet; run with --headless")
-		return 2
+		return runTray(ctx, fs, stderr)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {

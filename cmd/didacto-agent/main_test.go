@@ -13,8 +13,12 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Errorf("--version: %d %q %q", code, out.String(), errb.String())
 	}
 	errb.Reset()
-	if code := run(context.Background(), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--headless") {
-		t.Errorf("no --headless: %d %q", code, errb.String())
+	// The tray needs a graphical session; without one it says to use --headless.
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if code := run(context.Background(), []string{"--system-config", "/nonexistent/agent.yaml"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--headless") {
+		t.Errorf("no display: %d %q", code, errb.String())
 	}
 	errb.Reset()
 	if code := run(context.Background(), []string{"--headless", "--server", "localhost"}, &out, &errb); code != 2 {

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"github.com/spf13/pflag"
+
+	"github.com/didacto/didacto/agent/app"
+	"github.com/didacto/didacto/agent/config"
+	"github.com/didacto/didacto/agent/live"
+	"github.com/didacto/didacto/agent/monitor"
+	"github.com/didacto/didacto/agent/tokens"
+	"github.com/didacto/didacto/capture"
+	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/ui"
+	"github.com/didacto/didacto/wire"
+)
+
+// keyringService names the agent's entry in the OS keyring.
+const keyringService = "didacto-agent"
+
+// runTray runs the desktop app until the student quits or ctx ends.
+func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
+	opts := config.DefaultOptions(fs)
+	if p, _ := fs.GetString("system-config"); p != "" {
+		opts.SystemFile = p
+	}
+	cfg, err := config.Load(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	v := cfg.Viper()
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
+		fmt.Fprintln(stderr, "didacto-agent: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	routeXGBLog(log.With("component", "xgb"))
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
+		if err := capture.CheckSession(nil); errors.Is(err, capture.ErrNoDisplay) {
+			fmt.Fprintln(stderr, "didacto-agent: no graphical session (DISPLAY is not set); on servers use --headless")
+			return 2
+		}
+	}
+	width := v.GetInt("width")
+	if width < 32 || width > capture.MaxWidth {
+		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
+		return 2
+	}
+
+	// Single instance: a second launch shows the first one's window.
+	var shown func()
+	inst, err := app.Acquire(app.SocketPath(), func() {
+		if shown != nil {
+			shown()
+		}
+	}, log)
+	if errors.Is(err, app.ErrRunning) {
+		fmt.Fprintln(stderr, "didacto-agent: already running; its window was brought up")
+		return 0
+	}
+	if err != nil {
+		log.Warn("single-instance guard unavailable", "err", err)
+	} else {
+		defer inst.Release()
+	}
+
+	tokenFile := filepath.Join(filepath.Dir(opts.UserFile), "session.json")
+	store := tokens.New(keyringService, "session", tokenFile, log)
+	fa := fyneapp.NewWithID("org.didacto.agent")
+	tr, err := ui.NewCatalog(cfg.String(config.KeyLanguage))
+	if err != nil {
+		log.Error("translations", "err", err)
+		return 1
+	}
+	var u *ui.UI
+	agent, err := app.New(app.Config{
+		Server:    cfg.String(config.KeyServer),
+		UserAgent: "didacto-agent/" + version.Version,
+		Store:     store,
+		Source: func() (monitor.Source, func(), error) {
+			src, err := capture.New(capture.Options{Screen: cfg.Int(config.KeyScreen)})
+			if err != nil {
+				return nil, nil, err
+			}
+			return src, func() { src.Close() }, nil
+		},
+		Monitor: monitor.Config{
+			Interval: v.GetDuration("interval"),
+			Width:    width,
+			Quality:  v.GetInt("quality"),
+			Logger:   log,
+		},
+		Logger: log,
+		OnChange: func(s app.Status) {
+			if u != nil {
+				u.OnStatus(s)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	agentLive := &liveRunner{agent: agent, log: log}
+	agent.UseLive(agentLive)
+	auto, autoErr := app.DefaultAutostart()
+	var autostart ui.Autostart
+	if autoErr == nil {
+		autostart = auto
+	}
+	actx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	u, err = ui.New(fa, tr, ui.Options{
+		Agent: agent, Settings: cfg, Autostart: autostart,
+		Screens: listScreens, Version: version.Version, Logger: log,
+		Quit: fa.Quit,
+	})
+	if err != nil {
+		log.Error("ui", "err", err)
+		return 1
+	}
+	shown = u.Show
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- agent.Run(actx) }()
+	go func() {
+		<-ctx.Done() // SIGTERM or logout of the desktop session
+		fyne.Do(fa.Quit)
+	}()
+	log.Info("starting", "version", version.Version, "server", cfg.String(config.KeyServer), "ui", "tray")
+	u.Start()
+	fa.Run()
+	// Clean shutdown: stop monitoring and any live session (which releases
+	// held keys and buttons) before the process exits.
+	stopAgent()
+	select {
+	case <-agentDone:
+	case <-time.After(10 * time.Second):
+		log.Warn("agent did not stop in time")
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func listScreens() []string {
+	src, err := capture.New(capture.Options{Screen: capture.AllScreens})
+	if err != nil {
+		return nil
+	}
+	defer src.Close()
+	ss, err := src.Screens()
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%d: %s %dx%d", s.Index+1, s.Name, s.Rect.Dx(), s.Rect.Dy())
+	}
+	return out
+}
+
+// liveRunner runs agent/live's signaling runner for the monitored lecture
+// and reports its state to the tray.
+type liveRunner struct {
+	agent *app.Agent
+	log   *slog.Logger
+}
+
+func (l *liveRunner) RunLive(ctx context.Context, lec wire.Lecture, student wire.User, report func(app.Live)) error {
+	r, err := live.New(live.Config{
+		Server: l.agent.Server(), Tokens: liveTokens{l.agent},
+		LectureID: lec.ID, StudentID: student.ID,
+		Logger: l.log.With("component", "live"),
+		OnState: func(s live.State) {
+			m := app.LiveNone
+			switch s.Mode {
+			case live.Viewed:
+				m = app.LiveViewed
+			case live.Controlled:
+				m = app.LiveControlled
+			}
+			report(app.Live{Mode: m, Professor: s.Professor})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return r.Run(ctx)
+}
+
+// liveTokens gives the signaling runner the agent's session.
+type liveTokens struct{ a *app.Agent }
+
+func (t liveTokens) AccessToken(ctx context.Context) (string, error) { return t.a.AccessToken(ctx) }
+func (t liveTokens) Refresh(ctx context.Context) error               { return t.a.RefreshSession(ctx) }
