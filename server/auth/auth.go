@@ -70,6 +70,10 @@ type Service struct {
 	now    func() time.Time
 	secure bool // cookies marked Secure (served over https)
 	logger *slog.Logger
+	limit  *loginLimiter
+	// dummy is verified for unknown e-mails so that a login's timing does
+	// not tell whether an account exists.
+	dummy string
 }
 
 // Options configure a Service.
@@ -105,8 +109,12 @@ func New(ctx context.Context, st Store, opt Options) (*Service, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: st, hash: newHasher(opt.HashParallel), sign: signer{signKey}, csrf: csrfKey,
-		now: opt.Now, secure: opt.SecureCookie, logger: opt.Logger}, nil
+	s := &Service{store: st, hash: newHasher(opt.HashParallel), sign: signer{signKey}, csrf: csrfKey,
+		now: opt.Now, secure: opt.SecureCookie, logger: opt.Logger, limit: newLoginLimiter()}
+	if s.dummy, err = s.hash.Hash(ctx, "not a real password"); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Register validates and creates an account.
@@ -152,8 +160,16 @@ func (s *Service) Login(ctx context.Context, email, password string) (store.User
 	if email == "" || password == "" || len(password) > 4*MaxPasswordLen {
 		return store.User{}, errInvalidLogin
 	}
+	if wait := s.limit.blocked(email, s.now()); wait > 0 {
+		e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited,
+			"too many wrong passwords for this account; try again in %d minutes", int(wait.Minutes())+1)
+		e.RetryAfter = wait
+		return store.User{}, e
+	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
+		_, _ = s.hash.Verify(ctx, s.dummy, password)
+		s.limit.fail(email, s.now())
 		return store.User{}, errInvalidLogin
 	}
 	if err != nil {
@@ -164,8 +180,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (store.User
 		return store.User{}, fmt.Errorf("verifying password of user %d: %w", u.ID, err)
 	}
 	if !ok {
+		s.limit.fail(email, s.now())
+		s.logger.Info("wrong password", "user_id", u.ID)
 		return store.User{}, errInvalidLogin
 	}
+	s.limit.succeed(email)
 	return u, nil
 }
 

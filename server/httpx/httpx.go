@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/didacto/didacto/wire"
 )
@@ -20,8 +21,9 @@ const MaxJSONBody = 64 << 10
 
 // Error is an error that carries the problem to answer with.
 type Error struct {
-	Problem wire.Problem
-	Err     error // the cause, logged, never sent
+	Problem    wire.Problem
+	Err        error         // the cause, logged, never sent
+	RetryAfter time.Duration // sent as Retry-After when > 0
 }
 
 func (e *Error) Error() string {
@@ -79,6 +81,9 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if p.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="didacto"`)
+	}
+	if he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(he.RetryAfter.Seconds())+1))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -1,0 +1,167 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/store/sqlite"
+	"github.com/didacto/didacto/wire"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newService(t *testing.T) (*Service, *clock) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "auth.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	s, err := New(ctx, st, Options{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+func problemCode(err error) string {
+	var he *httpx.Error
+	if errors.As(err, &he) {
+		return he.Problem.Code
+	}
+	return ""
+}
+
+func TestPasswordPolicyAndHash(t *testing.T) {
+	for pw, ok := range map[string]bool{"Passw0rd!": true, "학생의비밀번호1!": true, "비밀번호1!": false, "password": false, "Passw0rd": false,
+		"P0!a": false, "        1a!": true, strings.Repeat("a1!", 43): false} {
+		if got := CheckPasswordPolicy(pw) == ""; got != ok {
+			t.Errorf("policy(%q) = %v, want %v", pw, got, ok)
+		}
+	}
+	h := newHasher(1)
+	ctx := context.Background()
+	enc, err := h.Hash(ctx, "Passw0rd!")
+	if err != nil || !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %q %v", enc, err)
+	}
+	if ok, err := h.Verify(ctx, enc, "Passw0rd!"); !ok || err != nil {
+		t.Fatal("right password refused")
+	}
+	if ok, _ := h.Verify(ctx, enc, "Passw0rd?"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$AA$AA", enc[:len(enc)-60], "$argon2id$v=19$m=99999999,t=1,p=1$AA$AA"} {
+		if _, err := h.Verify(ctx, bad, "x"); err == nil {
+			t.Errorf("malformed hash %q accepted", bad)
+		}
+	}
+}
+
+func TestTokensExpireAndResistTampering(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	u, err := s.Register(ctx, wire.RegisterRequest{Email: "a@school.example", Password: "Passw0rd!", Name: "A", Role: wire.RoleStudent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := s.IssueTokens(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := func(tok string) (Identity, error) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return s.Authenticate(r)
+	}
+	if id, err := auth(pair.AccessToken); err != nil || id.UserID != u.ID || id.Role != wire.RoleStudent {
+		t.Fatalf("fresh token: %+v %v", id, err)
+	}
+	// Flip a payload byte: the signature no longer matches.
+	parts := strings.Split(pair.AccessToken, ".")
+	forged := parts[0] + "." + strings.Replace(parts[1], parts[1][5:6], string(rune(parts[1][5]^1)), 1) + "." + parts[2]
+	if _, err := auth(forged); err == nil {
+		t.Fatal("tampered token accepted")
+	}
+	// A ticket is not an access token, and vice versa.
+	ticket, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	if _, err := auth(ticket); err == nil {
+		t.Fatal("ticket accepted as an access token")
+	}
+	r := httptest.NewRequest("GET", "/?ticket="+pair.AccessToken, nil)
+	if _, err := s.AuthenticateWebsocket(r); err == nil {
+		t.Fatal("access token accepted as a ticket")
+	}
+	r = httptest.NewRequest("GET", "/?ticket="+ticket, nil)
+	if id, err := s.AuthenticateWebsocket(r); err != nil || id.UserID != u.ID {
+		t.Fatalf("ticket: %v", err)
+	}
+	c.add(TicketTTL + time.Second)
+	if _, err := s.AuthenticateWebsocket(r); err == nil {
+		t.Fatal("expired ticket accepted")
+	}
+	c.add(AccessTTL)
+	if _, err := auth(pair.AccessToken); err == nil {
+		t.Fatal("expired access token accepted")
+	}
+	// The refresh token outlives it.
+	if _, err := s.Refresh(ctx, pair.RefreshToken); err != nil {
+		t.Fatalf("refresh after access expiry: %v", err)
+	}
+	c.add(RefreshTTL)
+	r2, _ := s.IssueTokens(ctx, u)
+	c.add(RefreshTTL + time.Second)
+	if _, err := s.Refresh(ctx, r2.RefreshToken); problemCode(err) != wire.CodeUnauthorized {
+		t.Fatalf("expired refresh token: %v", err)
+	}
+}
+
+func TestLoginThrottling(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	if _, err := s.Register(ctx, wire.RegisterRequest{Email: "b@school.example", Password: "Passw0rd!", Name: "B", Role: wire.RoleStudent}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < maxFailures; i++ {
+		if _, err := s.Login(ctx, "b@school.example", "guess"+string(rune('a'+i))); problemCode(err) != wire.CodeInvalidLogin {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	_, err := s.Login(ctx, "B@school.example", "Passw0rd!")
+	var he *httpx.Error
+	if !errors.As(err, &he) || he.Problem.Status != http.StatusTooManyRequests || he.RetryAfter <= 0 {
+		t.Fatalf("after %d failures even the right password must wait: %v", maxFailures, err)
+	}
+	// Unknown accounts are throttled the same way (no enumeration).
+	for i := 0; i <= maxFailures; i++ {
+		_, err = s.Login(ctx, "nobody@school.example", "x")
+	}
+	if problemCode(err) != wire.CodeRateLimited {
+		t.Fatalf("unknown account not throttled: %v", err)
+	}
+	c.add(failureWindow)
+	if _, err := s.Login(ctx, "b@school.example", "Passw0rd!"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
