@@ -39,7 +39,7 @@ func Operations() []Op {
 	return []Op{
 		{Method: "POST", Path: "/api/v1/auth/register", Summary: "Create an account", Tag: "accounts", Request: t[wire.RegisterRequest](), Status: 201, Response: t[wire.User](), Errors: []int{400, 409, 413, 415, 422}},
 		{Method: "POST", Path: "/api/v1/auth/login", Summary: "Sign in (bearer tokens, or a cookie session with session=cookie)", Tag: "accounts", Request: t[wire.LoginRequest](), Status: 200, Response: t[wire.TokenPair](), Errors: []int{400, 401, 429}},
-		{Method: "POST", Path: "/api/v1/auth/refresh", Summary: "Rotate a refresh token (reuse revokes the family)", Tag: "accounts", Request: t[wire.RefreshRequest](), Status: 200, Response: t[wire.TokenPair](), Errors: []int{400, 401, 429}},
+		{Method: "POST", Path: "/api/v1/auth/refresh", Summary: "Rotate a refresh token (reuse revokes the family)", Tag: "accounts", Request: t[wire.RefreshRequest](), Status: 200, Response: t[wire.TokenPair](), Errors: []int{400, 401}},
 		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "Revoke a refresh token's family, or end the cookie session", Tag: "accounts", Request: t[wire.RefreshRequest](), Status: 204, Errors: []int{400, 403}},
 		{Method: "GET", Path: "/api/v1/me", Summary: "The signed-in account, with plan and premium expiry", Tag: "accounts", Auth: "any", Status: 200, Response: t[wire.User](), Errors: []int{401}},
 		{Method: "POST", Path: "/api/v1/signal/ticket", Summary: "A one-minute ticket that opens the signaling websocket (?ticket=)", Tag: "signaling", Auth: "any", Status: 200, Response: t[Ticket](), Errors: []int{401}},
