@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -91,6 +92,7 @@ type UI struct {
 
 	trayMenu *fyne.Menu
 	icons    map[string]fyne.Resource
+	stopped  atomic.Bool // Stop was called: the tray's bus connection is going away
 }
 
 // New builds the UI (no window is shown until Start).
@@ -143,6 +145,9 @@ func (u *UI) OnStatus(s app.Status) {
 	u.mu.Lock()
 	u.st = s
 	u.mu.Unlock()
+	if u.stopped.Load() {
+		return // after quitting, fyne.Do would run this on the caller's goroutine
+	}
 	fyne.Do(func() { u.apply(s) })
 }
 
@@ -163,19 +168,43 @@ func (u *UI) Show() {
 	})
 }
 
+// Stop freezes the UI before the app quits: updates that arrive while the
+// agent shuts down must not touch the tray (its D-Bus connection closes
+// with the app). UI thread only.
+// Safe from any goroutine.
+func (u *UI) Stop() { u.stopped.Store(true) }
+
 // apply redraws everything that depends on the status. UI thread only.
 func (u *UI) apply(s app.Status) {
-	if desk, ok := u.fa.(desktop.App); ok && u.trayMenu != nil {
-		desk.SetSystemTrayIcon(u.icons[iconFor(s)])
-		u.fillTrayMenu()
-		u.trayMenu.Refresh()
+	if u.stopped.Load() {
+		return
 	}
+	u.updateTray(s)
 	for _, w := range []*window{u.status, u.lectures, u.signin} {
 		if w != nil {
 			w.refresh()
 		}
 	}
 	u.liveChanged(s.Live)
+}
+
+// updateTray sets the tray icon and menu. fyne closes the tray's D-Bus
+// connection when it quits (it also does so by itself on SIGTERM), after
+// which systray panics on every call: treat that as the end of the UI.
+func (u *UI) updateTray(s app.Status) {
+	desk, ok := u.fa.(desktop.App)
+	if !ok || u.trayMenu == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			u.Stop()
+			u.log.Debug("tray gone; the app is quitting", "panic", r)
+		}
+	}()
+	desk.SetSystemTrayIcon(u.icons[iconFor(s)])
+	u.fillTrayMenu()
+	u.trayMenu.Refresh()
 }
 
 // iconFor picks the tray icon for a status.
@@ -266,6 +295,7 @@ func (u *UI) SetLanguage(setting string) {
 }
 
 func (u *UI) quit() {
+	u.Stop()
 	if u.o.Quit != nil {
 		u.o.Quit()
 		return

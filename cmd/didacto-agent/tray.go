@@ -136,11 +136,15 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
 	go func() { agentDone <- agent.Run(actx) }()
 	go func() {
 		<-ctx.Done() // SIGTERM or logout of the desktop session
-		fyne.Do(fa.Quit)
+		fyne.Do(func() {
+			u.Stop()
+			fa.Quit()
+		})
 	}()
 	log.Info("starting", "version", version.Version, "server", cfg.String(config.KeyServer), "ui", "tray")
 	u.Start()
 	fa.Run()
+	u.Stop()
 	// Clean shutdown: stop monitoring and any live session (which releases
 	// held keys and buttons) before the process exits.
 	stopAgent()
