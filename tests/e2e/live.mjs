@@ -73,6 +73,14 @@ try {
   await ready(other);
   check((await other.evaluate(() => location.hash)).endsWith('/monitor'), 'end returns to the grid');
   await other.close();
+
+  step('the audit log shows the session');
+  await go(page, `#/lectures/${LECTURE_ID}/audit`);
+  const audit = await page.textContent('main');
+  for (const what of ['joined', 'started remote control', 'ended remote control', 'took over', 'Han Seojun']) {
+    check(audit.includes(what), `audit lists "${what}"`);
+  }
+  await shoot(page, 'audit');
   check(errors.length === 0, 'page errors:\n' + errors.join('\n'));
 } finally {
   await close();

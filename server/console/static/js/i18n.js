@@ -43,6 +43,12 @@ export class I18n {
     return new Intl.DateTimeFormat(this.lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(v));
   }
 
+  // stamp is a date with a time to the second (audit entries).
+  stamp(v) {
+    if (!v) return '';
+    return new Intl.DateTimeFormat(this.lang, { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(v));
+  }
+
   time(v) {
     if (!v) return '';
     return new Intl.DateTimeFormat(this.lang, { timeStyle: 'medium' }).format(new Date(v));

@@ -169,6 +169,6 @@ export async function auditView(ctx) {
     h('h1', {}, t('audit.title', { title: lecture.title })),
     audit.items.length ? table(t('lecture.audit'),
       [t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.subject'), t('audit.detail')],
-      audit.items.map((r) => [ctx.i18n.dateTime(r.at), who(r.actor_id), action(r.action), who(r.subject_id), r.detail || '']))
+      audit.items.map((r) => [ctx.i18n.stamp(r.at), who(r.actor_id), action(r.action), who(r.subject_id), r.detail || '']))
       : h('p', { class: 'muted', id: 'audit-empty' }, t('audit.empty')));
 }
