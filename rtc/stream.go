@@ -261,6 +261,9 @@ func (s *Streamer) adapt(bps, srcW, srcH int, now time.Time) error {
 		ew, eh = p.Width, p.Height
 	}
 	cur.Width, cur.Height = ew, eh
+	if cur.FPS != s.plan.FPS || cur.Width != s.plan.Width {
+		s.log.Debug("video plan", "width", cur.Width, "height", cur.Height, "fps", cur.FPS, "kbps", cur.Kbps)
+	}
 	s.plan = cur
 	return nil
 }

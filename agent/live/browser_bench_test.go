@@ -95,7 +95,7 @@ func BenchmarkChromiumSession(b *testing.B) {
 		mu.Unlock()
 	})
 	st.wait(b, live.State{Mode: live.Idle})
-	var first, g2g []float64
+	var first, g2g, fps []float64
 	b.ResetTimer()
 	for range b.N {
 		br := startBrowser(ctx, b, r, page)
@@ -104,7 +104,18 @@ func BenchmarkChromiumSession(b *testing.B) {
 		br.eval(`S.firstFrame - S.t0`, &ms)
 		first = append(first, ms)
 
+		decoded := func() float64 {
+			var n float64
+			br.eval(`pc.getStats().then(s => { let n = 0; s.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video') n = r.framesDecoded; }); return n; })`, &n)
+			return n
+		}
+		n0 := decoded()
+		br.call(`await page.waitForTimeout(3000);`)
+		fps = append(fps, (decoded()-n0)/3)
 		br.call(`await page.evaluate(() => { S.g2g = []; S.readStamp = true; }); await page.waitForTimeout(5000); await page.evaluate(() => { S.readStamp = false; });`)
+		var in map[string]any
+		br.eval(`pc.getStats().then(s => { let o = {}; s.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video') o = {framesReceived: r.framesReceived, framesDecoded: r.framesDecoded, framesDropped: r.framesDropped, pliCount: r.pliCount, firCount: r.firCount, nackCount: r.nackCount, packetsLost: r.packetsLost, keyFramesDecoded: r.keyFramesDecoded, jitterBufferDelay: r.jitterBufferDelay, jitterBufferEmittedCount: r.jitterBufferEmittedCount, totalDecodeTime: r.totalDecodeTime, decoder: r.decoderImplementation}; }); return o; })`, &in)
+		b.Logf("page video stats: %v", in)
 		var g []float64
 		br.eval(`S.g2g`, &g)
 		g2g = append(g2g, g...)
@@ -118,10 +129,11 @@ func BenchmarkChromiumSession(b *testing.B) {
 	b.StopTimer()
 	mu.Lock()
 	defer mu.Unlock()
-	for _, s := range [][]float64{first, g2g, inject} {
+	for _, s := range [][]float64{first, g2g, inject, fps} {
 		slices.Sort(s)
 	}
 	b.ReportMetric(percentile(first, 50), "first-frame-ms")
+	b.ReportMetric(percentile(fps, 50), "decoded-fps")
 	b.ReportMetric(percentile(g2g, 50), "g2g-p50-ms")
 	b.ReportMetric(percentile(g2g, 99), "g2g-p99-ms")
 	b.ReportMetric(float64(len(g2g)), "g2g-samples")

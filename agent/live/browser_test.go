@@ -57,6 +57,9 @@ func startBrowser(ctx context.Context, tb testing.TB, r *room, page *httptest.Se
 		"lecture": {fmt.Sprint(r.lecture.ID)},
 		"student": {fmt.Sprint(r.stud.User.ID)},
 	}
+	if os.Getenv("LIVE_TEST_NOPLAYOUT") != "" {
+		q.Set("noplayout", "1")
+	}
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "driver.mjs"))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "PAGE_URL="+page.URL+"/?"+q.Encode())

@@ -7,6 +7,7 @@ import (
 	"image"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -28,6 +29,7 @@ type session struct {
 	peer      *rtc.Peer
 	streamer  *rtc.Streamer
 	loopDone  chan struct{}
+	started   time.Time
 
 	mu      sync.Mutex // guards the rest
 	capt    *capture.Capturer
@@ -47,7 +49,7 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 	name := r.names[offer.Epoch]
 	ice := r.iceSrv
 	r.mu.Unlock()
-	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{})}
+	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{}), started: time.Now()}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 
 	// The screen list, then a capturer on the primary screen.
@@ -71,7 +73,11 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 	}
 	// The encoder exists before ICE starts: the first keyframe is not
 	// delayed by its setup.
-	if s.streamer, err = rtc.NewStreamer(s.capt, r.cfg.Stream); err != nil {
+	scfg := r.cfg.Stream
+	if scfg.Logger == nil {
+		scfg.Logger = s.log
+	}
+	if s.streamer, err = rtc.NewStreamer(s.capt, scfg); err != nil {
 		_ = s.capt.Close()
 		return err
 	}
@@ -357,6 +363,15 @@ func (s *session) close() {
 		s.log.Debug("closing peer", "err", err)
 	}
 	<-s.loopDone
+	if st := s.streamer.Stats(); st.Frames > 0 {
+		per := func(d time.Duration) string {
+			return (d / time.Duration(st.Frames)).Round(10 * time.Microsecond).String()
+		}
+		s.log.Info("live video", "frames", st.Frames, "keyframes", st.Keyframes, "bytes", st.Bytes,
+			"fps", fmt.Sprintf("%.1f", float64(st.Frames)/time.Since(s.started).Seconds()),
+			"capture", per(st.Capture), "convert", per(st.Convert), "encode", per(st.Encode),
+			"size", fmt.Sprintf("%dx%d", st.Width, st.Height), "kbps", st.Kbps)
+	}
 	_ = s.streamer.Close()
 	s.mu.Lock()
 	_ = s.capt.Close()
