@@ -51,7 +51,7 @@ func TestConsoleLiveSession(t *testing.T) {
 	if !strings.Contains(ag.lastOffer, "m=audio") {
 		t.Errorf("offer lacks audio (voice both ways)")
 	}
-	for _, label := range []string{wire.ControlChannelMoves, wire.ControlChannelKeys, "session"} {
+	for _, label := range []string{wire.ControlChannelMoves, wire.ControlChannelKeys, wire.SessionChannel} {
 		if !ag.labels[label] {
 			t.Errorf("data channel %q never opened (got %v)", label, ag.labels)
 		}
@@ -77,7 +77,7 @@ func TestConsoleLiveSession(t *testing.T) {
 		t.Errorf("keydown KeyA never arrived")
 	}
 	if ag.bad != "" {
-		t.Errorf("a control event failed wire.DecodeControl: %s", ag.bad)
+		t.Errorf("a message failed the wire decoders: %s", ag.bad)
 	}
 	if ag.micTrack == 0 {
 		t.Errorf("the professor's microphone track never arrived")
@@ -217,24 +217,27 @@ func (ag *agent) answer(api *webrtc.API, sdp string, send func(wire.SignalMessag
 				ag.movesUnordered = !dc.Ordered() && dc.MaxRetransmits() != nil && *dc.MaxRetransmits() == 0
 			}
 			ag.mu.Unlock()
-			if label == "session" {
-				_ = dc.SendText(`{"type":"screens","screens":[` +
-					`{"index":0,"name":"DP-1","x":0,"y":0,"width":1920,"height":1080,"primary":true},` +
-					`{"index":1,"name":"HDMI-1","x":1920,"y":0,"width":1280,"height":1024,"primary":false}],"current":0}`)
+			if label == wire.SessionChannel {
+				current := 0
+				b, _ := json.Marshal(wire.SessionMessage{Type: wire.SessionScreens, Current: &current, Screens: []wire.SessionScreen{
+					{Index: 0, Name: "DP-1", Width: 1920, Height: 1080, Primary: true},
+					{Index: 1, Name: "HDMI-1", X: 1920, Width: 1280, Height: 1024},
+				}})
+				_ = dc.SendText(string(b))
 			}
 		})
 		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
 			switch label {
-			case "session":
-				var m struct {
-					Type  string `json:"type"`
-					Index int    `json:"index"`
+			case wire.SessionChannel:
+				m, err := wire.DecodeSession(msg.Data)
+				ag.mu.Lock()
+				switch {
+				case err != nil:
+					ag.bad = fmt.Sprintf("session message %s: %v", msg.Data, err)
+				case m.Type == wire.SessionSelectScreen:
+					ag.selected = *m.Index
 				}
-				if json.Unmarshal(msg.Data, &m) == nil && m.Type == "select_screen" {
-					ag.mu.Lock()
-					ag.selected = m.Index
-					ag.mu.Unlock()
-				}
+				ag.mu.Unlock()
 			default:
 				ag.control(msg.Data)
 			}

@@ -60,7 +60,9 @@ class LiveSession {
     this.audio = h('audio', { id: 'live-audio', autoplay: true });
     this.camera = h('video', { id: 'live-camera', class: 'camera', autoplay: true, playsinline: true, muted: true,
       'aria-label': t('live.camera.label'), hidden: true });
-    this.stage = h('div', { class: 'stage', id: 'stage' }, this.video, this.camera);
+    this.placeholder = h('p', { class: 'stage-msg', id: 'live-placeholder' }, t('live.waiting'));
+    this.video.addEventListener('playing', () => { this.placeholder.hidden = true; });
+    this.stage = h('div', { class: 'stage', id: 'stage' }, this.video, this.placeholder, this.camera);
     this.muteBtn = h('button', { type: 'button', class: 'secondary', id: 'live-mute', 'aria-pressed': 'false', disabled: true,
       onclick: () => this.toggleTrack('audio') }, t('live.mute'));
     this.camBtn = h('button', { type: 'button', class: 'secondary', id: 'live-camera-toggle', 'aria-pressed': 'false', disabled: true,
@@ -96,6 +98,7 @@ class LiveSession {
     if (this.closed) return;
     this.teardown();
     this.status('live.ended');
+    this.placeholder.textContent = this.t('live.ended');
     clear(this.errorEl).append(h('p', {}, this.t(key) + (detail ? ` (${detail})` : '')),
       h('button', { type: 'button', id: 'live-retry', onclick: () => this.retry() }, this.t('common.retry')));
     this.errorEl.hidden = false;
@@ -105,6 +108,7 @@ class LiveSession {
     this.errorEl.hidden = true;
     this.closed = false;
     this.status('live.connecting');
+    this.placeholder.textContent = this.t('live.waiting');
     this.start();
   }
 
@@ -406,7 +410,10 @@ class LiveSession {
       if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime;
     });
-    if (!inbound) { this.statsEl.textContent = this.t('live.stats.none'); return; }
+    if (!inbound) {
+      this.statsEl.textContent = this.t('live.stats.none') + (rtt === null ? '' : ` · RTT ${Math.round(rtt * 1000)} ms`);
+      return;
+    }
     const prev = this.lastStats;
     this.lastStats = { t: inbound.timestamp, bytes: inbound.bytesReceived, frames: inbound.framesDecoded };
     if (!prev) return;
@@ -442,6 +449,7 @@ class LiveSession {
       ws.close(1000);
     }
     this.video.srcObject = null;
+    this.placeholder.hidden = false;
     this.camera.srcObject = null;
     this.audio.srcObject = null;
     this.controlBtn.disabled = true;
