@@ -127,6 +127,15 @@ try {
     await page.waitForFunction(() => { const i = document.getElementById('enlarged-img'); return i.complete && i.naturalWidth > 0; });
   });
   if (await page.isVisible('#enlarged[open]')) await page.click('#enlarged-close');
+  await page.waitForSelector('#enlarged:not([open])', { state: 'attached' });
+
+  step('keyboard only: enlarge and close');
+  await page.focus(`${tile} button.enlarge`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#enlarged[open]');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#enlarged:not([open])', { state: 'attached' });
+  check(await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('enlarge')), 'focus returns to the tile');
 
   step('live session with an offline student explains it');
   await page.click(`${tile} a.shot`);
