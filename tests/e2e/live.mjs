@@ -58,15 +58,23 @@ try {
   await page.waitForTimeout(1500); // one stats sample
   await shoot(page, 'live', () => connected(page));
 
-  step('a second tab takes the session over');
+  step('a second tab, whose camera and microphone are denied, takes the session over');
   const other = await context.newPage();
   other.on('pageerror', (e) => errors.push('pageerror (tab 2): ' + e.message));
+  // The fake-UI flag grants every prompt; stand in for a person clicking "Block".
+  await other.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
   await other.goto(process.env.BASE_URL + '/' + url);
   await ready(other);
   await page.waitForSelector('#live-error:not([hidden])', { timeout: 30000 });
   const msg = await page.textContent('#live-error');
   check(msg.includes('taken over'), 'takeover explained: ' + msg);
   await connected(other);
+  const note = await other.textContent('#live-media-note');
+  check(note.includes('denied'), 'permission denial explained: ' + note);
+  check(await other.isDisabled('#live-mute'), 'no mute button without a microphone');
+  check(!(await other.isDisabled('#live-control')), 'control still possible without media');
 
   step('end');
   await other.click('#live-end');
