@@ -75,7 +75,13 @@ func paintStamps(ctx context.Context, tb testing.TB, display string) {
 // the video in the page) and page → injected latency of 1,000 moves over
 // the DataChannel (the events' ms timestamps, so ±1 ms).
 func BenchmarkChromiumSession(b *testing.B) {
-	d := testenv.StartXvfb(b, "1280x720x24")
+	for _, size := range []struct{ name, screen string }{{"720p", "1280x720x24"}, {"1080p", "1920x1080x24"}} {
+		b.Run(size.name, func(b *testing.B) { benchChromium(b, size.screen) })
+	}
+}
+
+func benchChromium(b *testing.B, screen string) {
+	d := testenv.StartXvfb(b, screen)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	paintStamps(ctx, b, d.Name)
