@@ -59,7 +59,7 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	access *ttlCache[accessKey, error] // membership and activity checks, cached briefly
+	access *ttlCache[accessKey, error] // successful membership and activity checks, cached briefly
 
 	pmu      sync.Mutex
 	pending  map[accessKey]time.Time // sightings to write
@@ -101,9 +101,11 @@ func (s *Service) Register(mux httpx.Mux) {
 // checkUploader says whether the student may upload to the lecture now.
 func (s *Service) checkUploader(ctx context.Context, lectureID, studentID int64) error {
 	return s.access.get(accessKey{lectureID, studentID}, func() (error, bool) {
+		// Only a success is cached: a refusal (inactive lecture, not yet a
+		// member) must lift as soon as the professor acts, and refused
+		// agents back off anyway.
 		err := s.uploaderAllowed(ctx, lectureID, studentID)
-		var he *httpx.Error
-		return err, err == nil || errors.As(err, &he) // never cache a database failure
+		return err, err == nil
 	})
 }
 
