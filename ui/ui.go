@@ -67,6 +67,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// Quit ends the app (the caller cancels the agent and waits for it).
 	Quit func()
+	// Do runs f on the UI thread; nil is fyne.Do. (fyne's test driver runs
+	// fyne.Do inline on the calling goroutine, so widget tests pass a
+	// queue they drain on the test goroutine.)
+	Do func(f func())
 }
 
 // UI is the running desktop app.
@@ -102,6 +106,9 @@ func New(fa fyne.App, tr *Catalog, o Options) (*UI, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Do == nil {
+		o.Do = fyne.Do
 	}
 	u := &UI{fa: fa, o: o, tr: tr, log: o.Logger, icons: map[string]fyne.Resource{}}
 	for _, n := range []string{assets.App, assets.SignedOut, assets.Idle, assets.Monitored, assets.Live, assets.Controlled, assets.Offline} {
@@ -148,7 +155,7 @@ func (u *UI) OnStatus(s app.Status) {
 	if u.stopped.Load() {
 		return // after quitting, fyne.Do would run this on the caller's goroutine
 	}
-	fyne.Do(func() { u.apply(s) })
+	u.do(func() { u.apply(s) })
 }
 
 func (u *UI) snapshot() app.Status {
@@ -157,9 +164,11 @@ func (u *UI) snapshot() app.Status {
 	return u.st
 }
 
+func (u *UI) do(f func()) { u.o.Do(f) }
+
 // Show brings up the main window (a second launch asks for this).
 func (u *UI) Show() {
-	fyne.Do(func() {
+	u.do(func() {
 		if u.snapshot().Phase == app.SignedOut {
 			u.ShowSignIn()
 		} else {
@@ -310,7 +319,7 @@ func (u *UI) background(f func(ctx context.Context) error, done func(error)) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		err := f(ctx)
-		fyne.Do(func() { done(err) })
+		u.do(func() { done(err) })
 	}()
 }
 

@@ -88,7 +88,36 @@ func (h liveHook) RunLive(ctx context.Context, _ wire.Lecture, _ wire.User, repo
 	return nil
 }
 
+// uiQueue is the test's "UI thread": work queued from any goroutine runs
+// on the test goroutine when the test drains it.
+type uiQueue struct {
+	mu sync.Mutex
+	fs []func()
+}
+
+func (q *uiQueue) do(f func()) {
+	q.mu.Lock()
+	q.fs = append(q.fs, f)
+	q.mu.Unlock()
+}
+
+func (q *uiQueue) drain() {
+	for {
+		q.mu.Lock()
+		fs := q.fs
+		q.fs = nil
+		q.mu.Unlock()
+		if len(fs) == 0 {
+			return
+		}
+		for _, f := range fs {
+			f()
+		}
+	}
+}
+
 type fixture struct {
+	q     *uiQueue
 	t     *testing.T
 	ui    *UI
 	agent *app.Agent
@@ -118,7 +147,7 @@ func setup(t *testing.T, language string) *fixture {
 	if err := cfg.Set(config.KeyLanguage, language); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, srv: srv, cfg: cfg, live: liveHook{report: make(chan func(app.Live), 1)}, shots: os.Getenv("DIDACTO_SCREENSHOTS")}
+	f := &fixture{q: &uiQueue{}, t: t, srv: srv, cfg: cfg, live: liveHook{report: make(chan func(app.Live), 1)}, shots: os.Getenv("DIDACTO_SCREENSHOTS")}
 	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	var u *UI
 	var umu sync.Mutex
@@ -146,7 +175,7 @@ func setup(t *testing.T, language string) *fixture {
 	umu.Lock()
 	u, err = New(fa, tr, Options{Agent: f.agent, Settings: cfg, Autostart: auto, Version: "1.0.0-test",
 		Screens:  func() []string { return []string{"1: Virtual-1 1920x1080"} },
-		TrayHost: func() bool { return false }, Logger: log, Quit: func() {}})
+		TrayHost: func() bool { return false }, Logger: log, Quit: func() {}, Do: f.q.do})
 	umu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +193,7 @@ func setup(t *testing.T, language string) *fixture {
 func (f *fixture) eventually(what string, cond func() bool) {
 	f.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
+	for f.q.drain(); !cond(); f.q.drain() {
 		if time.Now().After(deadline) {
 			f.t.Fatalf("timed out waiting for %s; status %+v", what, f.agent.Status())
 		}
