@@ -88,14 +88,15 @@ type Runner struct {
 	injMu sync.Mutex
 	inj   input.SystemInjector // opened on the first control_start, kept
 
-	mu       sync.Mutex // guards cur, names, conn
-	cur      *session
-	names    map[int64]string // professor display name by session epoch
-	conn     *websocket.Conn
-	iceSrv   []wire.ICEServer
-	stateMu  sync.Mutex
-	state    State
-	stateSet bool
+	mu        sync.Mutex // guards cur, profEpoch, profName, conn, iceSrv
+	cur       *session
+	profEpoch int64  // the latest professor session (peer_joined)
+	profName  string // its display name
+	conn      *websocket.Conn
+	iceSrv    []wire.ICEServer
+	stateMu   sync.Mutex
+	state     State
+	stateSet  bool
 }
 
 // New checks the configuration; it does not touch the network.
@@ -121,7 +122,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
 	u.Path += "/api/v1/signal"
-	return &Runner{cfg: cfg, log: cfg.Logger, wsURL: u.String(), names: map[int64]string{}}, nil
+	return &Runner{cfg: cfg, log: cfg.Logger, wsURL: u.String()}, nil
 }
 
 // State is the current state.
@@ -262,7 +263,7 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 	case wire.SignalPeerJoined:
 		if m.Peer != nil {
 			r.mu.Lock()
-			r.names[m.Epoch] = m.Peer.Name
+			r.profEpoch, r.profName = m.Epoch, m.Peer.Name
 			r.mu.Unlock()
 		}
 		r.endSession(nil, "new professor session")

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pion/webrtc/v4"
 
@@ -46,7 +48,10 @@ type session struct {
 
 func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) error {
 	r.mu.Lock()
-	name := r.names[offer.Epoch]
+	name := ""
+	if r.profEpoch == offer.Epoch {
+		name = r.profName
+	}
 	ice := r.iceSrv
 	r.mu.Unlock()
 	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{}), started: time.Now()}
@@ -262,8 +267,12 @@ func (s *session) sendScreens() {
 }
 
 func sessionScreen(i int, name string, r image.Rectangle, primary bool) wire.SessionScreen {
-	if len(name) > wire.MaxSessionText {
-		name = name[:wire.MaxSessionText]
+	if len(name) > wire.MaxSessionText || !utf8.ValidString(name) {
+		name = strings.ToValidUTF8(name, "?")
+		for len(name) > wire.MaxSessionText { // cut whole runes only
+			_, n := utf8.DecodeLastRuneInString(name)
+			name = name[:len(name)-n]
+		}
 	}
 	return wire.SessionScreen{Index: i, Name: name, X: r.Min.X, Y: r.Min.Y, Width: r.Dx(), Height: r.Dy(), Primary: primary}
 }
