@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,8 +151,12 @@ func (u *UI) Start() {
 // OnStatus takes a new agent status from any goroutine.
 func (u *UI) OnStatus(s app.Status) {
 	u.mu.Lock()
+	same := reflect.DeepEqual(u.st, s)
 	u.st = s
 	u.mu.Unlock()
+	if same {
+		return // the periodic lecture re-check usually changes nothing: no redraw
+	}
 	if u.stopped.Load() {
 		return // after quitting, fyne.Do would run this on the caller's goroutine
 	}
