@@ -44,8 +44,17 @@ func startBrowser(ctx context.Context, tb testing.TB, r *room, page *httptest.Se
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		testenv.Missing(tb, "playwright-core not installed in agent/live/testdata/e2e (npm ci there)")
+	// playwright-core from this package's testdata (npm ci there) or from
+	// tests/e2e, which scripts/setup.sh installs.
+	pwc := ""
+	for _, d := range []string{filepath.Join(dir, "node_modules", "playwright-core"), filepath.Join(dir, "..", "..", "..", "..", "tests", "e2e", "node_modules", "playwright-core")} {
+		if _, err := os.Stat(filepath.Join(d, "index.mjs")); err == nil {
+			pwc = filepath.Join(d, "index.mjs")
+			break
+		}
+	}
+	if pwc == "" {
+		testenv.Missing(tb, "playwright-core not installed in agent/live/testdata/e2e nor tests/e2e (scripts/setup.sh)")
 	}
 	var ticket struct {
 		Ticket string `json:"ticket"`
@@ -62,7 +71,7 @@ func startBrowser(ctx context.Context, tb testing.TB, r *room, page *httptest.Se
 	}
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "driver.mjs"))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "PAGE_URL="+page.URL+"/?"+q.Encode())
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "PLAYWRIGHT_CORE="+pwc, "PAGE_URL="+page.URL+"/?"+q.Encode())
 	cmd.WaitDelay = 5 * time.Second
 	b := &browser{tb: tb, proc: cmd, log: &strings.Builder{}}
 	cmd.Stderr = b.log

@@ -1,11 +1,14 @@
 // Drives headless Chromium for the agent's live-session test. It opens
 // PAGE_URL, then runs each line read from stdin as the body of an async
 // function of (page) and prints {"ok":result} or {"err":message} on one line.
-import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+
+// PLAYWRIGHT_CORE points at an installed playwright-core (this directory's
+// node_modules, or the one scripts/setup.sh installs in tests/e2e).
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE || 'playwright-core');
 
 const dir = mkdtempSync(join(tmpdir(), 'didacto-live-'));
 const context = await chromium.launchPersistentContext(dir, {
