@@ -82,6 +82,9 @@ func (u *UI) liveChanged(l app.Live) {
 	}
 	u.bannerText.set(u.bannerMessage(l), l.Mode)
 	u.banner.Show()
+	if prev.Mode == app.LiveNone {
+		keepAbove(u.banner, u.log)
+	}
 	if prev.Mode != l.Mode || prev.Professor != l.Professor {
 		u.notify(u.tr.T("live.title"), u.bannerMessage(l))
 	}
