@@ -167,6 +167,19 @@ func (c *Client) adoptLocked(ctx context.Context, tp wire.TokenPair) error {
 	return nil
 }
 
+// AccessToken returns the current access token, refreshing first when only
+// a refresh token is held (after Resume from a store that keeps just that).
+func (c *Client) AccessToken(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tokens.AccessToken == "" {
+		if err := c.refreshLocked(ctx); err != nil {
+			return "", err
+		}
+	}
+	return c.tokens.AccessToken, nil
+}
+
 // Refresh rotates the tokens now.
 func (c *Client) Refresh(ctx context.Context) error {
 	c.mu.Lock()

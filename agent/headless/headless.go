@@ -79,6 +79,10 @@ type Config struct {
 	Monitor         monitor.Config // LectureID is filled in by Run
 	Recheck         time.Duration
 	Logger          *slog.Logger
+	// Live, when set, runs beside the monitor loop for the chosen lecture
+	// (the 1:1 live session: signaling room, WebRTC, remote control) and is
+	// cancelled with it. Its error is logged; monitoring goes on.
+	Live func(ctx context.Context, lecture wire.Lecture, me wire.User) error
 }
 
 // Run logs in and monitors until ctx ends (then it returns nil) or something
@@ -106,7 +110,8 @@ type runner struct {
 	cfg  Config
 	log  *slog.Logger
 	rnd  *rand.Rand
-	said string // last waiting message, logged once per change
+	said string    // last waiting message, logged once per change
+	me   wire.User // the signed-in student
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -185,6 +190,7 @@ func (r *runner) login(ctx context.Context) error {
 		if err == nil {
 			r.log.Info("session resumed", "user", u.Email)
 			r.checkRole(u)
+			r.me = u
 			return nil
 		}
 		if client.Status(err) != 401 && !errors.Is(err, client.ErrNotLoggedIn) {
@@ -200,6 +206,7 @@ func (r *runner) login(ctx context.Context) error {
 	}
 	r.log.Info("logged in", "user", u.Email)
 	r.checkRole(u)
+	r.me = u
 	return nil
 }
 
@@ -214,9 +221,11 @@ func (r *runner) relogin(ctx context.Context, cause error) error {
 	if r.cfg.Email == "" || r.cfg.Password == "" {
 		return fmt.Errorf("session lost and no password to log in again: %w", cause)
 	}
-	if _, err := r.api.Login(ctx, r.cfg.Email, r.cfg.Password); err != nil {
+	u, err := r.api.Login(ctx, r.cfg.Email, r.cfg.Password)
+	if err != nil {
 		return err
 	}
+	r.me = u
 	return nil
 }
 
@@ -245,6 +254,16 @@ func (r *runner) monitor(ctx context.Context, lec wire.Lecture) error {
 	r.log.Info("monitoring", "lecture", lec.ID, "title", lec.Title)
 	done := make(chan error, 1)
 	go func() { done <- m.Run(mctx) }()
+	if r.cfg.Live != nil {
+		liveDone := make(chan struct{})
+		defer func() { cancel(); <-liveDone }()
+		go func() {
+			defer close(liveDone)
+			if err := r.cfg.Live(mctx, lec, r.me); err != nil && mctx.Err() == nil {
+				r.log.Warn("live sessions unavailable; monitoring goes on", "lecture", lec.ID, "err", err)
+			}
+		}()
+	}
 	for {
 		t := time.NewTimer(time.Duration(float64(r.cfg.Recheck) * (0.8 + 0.4*r.rnd.Float64())))
 		select {

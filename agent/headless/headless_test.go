@@ -252,3 +252,45 @@ func TestNoCredentialsIsFatal(t *testing.T) {
 		t.Errorf("Run without credentials = %v", err)
 	}
 }
+
+// TestLiveHookRunsBesideMonitoring: the live-session hook gets the chosen
+// lecture and the signed-in student, and is cancelled with monitoring.
+func TestLiveHookRunsBesideMonitoring(t *testing.T) {
+	srv := apitest.New(t, wire.Lecture{ID: 7, Title: "Live", Active: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type call struct {
+		lecture int64
+		me      wire.User
+	}
+	started := make(chan call, 1)
+	stopped := make(chan struct{})
+	cfg := headless.Config{Email: apitest.Email, Password: apitest.Password, Logger: logger(t),
+		Monitor: monitor.Config{Interval: 50 * time.Millisecond},
+		Live: func(ctx context.Context, l wire.Lecture, me wire.User) error {
+			started <- call{l.ID, me}
+			<-ctx.Done()
+			close(stopped)
+			return ctx.Err()
+		}}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- headless.Run(runCtx, newAPI(t, srv), &screen{}, cfg) }()
+	select {
+	case c := <-started:
+		if c.lecture != 7 || c.me.ID == 0 || c.me.Email != apitest.Email {
+			t.Fatalf("live hook got lecture %d, user %+v", c.lecture, c.me)
+		}
+	case <-ctx.Done():
+		t.Fatal("live hook never started")
+	}
+	stop()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		t.Fatal("live hook not cancelled when the agent stopped")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
