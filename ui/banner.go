@@ -71,9 +71,9 @@ func (u *UI) liveChanged(l app.Live) {
 		if drv, ok := u.fa.Driver().(desktop.Driver); ok {
 			u.banner = drv.CreateSplashWindow()
 		} else {
-			u.banner = u.fa.NewWindow("DIDACTO")
+			u.banner = u.fa.NewWindow("DIDACTO live")
 		}
-		u.banner.SetTitle("DIDACTO")
+		u.banner.SetTitle("DIDACTO live")
 		u.bannerText = newBannerView()
 		u.banner.SetContent(u.bannerText.root)
 		u.banner.SetCloseIntercept(func() {}) // not dismissable while a session runs

@@ -5,8 +5,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -17,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/godbus/dbus/v5"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/servertest"
@@ -204,6 +208,33 @@ func TestTrayAppEndToEnd(t *testing.T) {
 	time.Sleep(time.Second) // let the lecture list redraw
 	shoot(t, d, "agent-e2e-lectures", "520x460")
 
+	// A professor opens a live session: the banner appears, names them,
+	// turns to "controlling" with control, and goes away when they leave.
+	liveSession(t, srv.URL, prof.Token, lec.ID, e.StudentID, func(step string) {
+		switch step {
+		case "viewed":
+			logHas("viewed state", "mode=viewed professor=\"Prof Kim\"")
+			window("DIDACTO live")
+			shoot(t, d, "agent-e2e-banner-viewing", "1280x720")
+		case "controlled":
+			logHas("controlled state", "mode=controlled professor=\"Prof Kim\"")
+			window("DIDACTO live")
+		}
+	})
+	logHas("session over", "msg=\"live session ended\"")
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		cmd := exec.Command(xdotool, "search", "--onlyvisible", "--name", "^DIDACTO live$")
+		cmd.Env = d.Env()
+		if out, _ := cmd.Output(); strings.TrimSpace(string(out)) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("banner still shown after the professor left:\n%s", p.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	if os.Getenv("DIDACTO_TRAY_BENCH") != "" {
 		measure(t, agent.Process.Pid, 30*time.Second)
 	}
@@ -336,4 +367,73 @@ func startKeyring(t *testing.T, bus string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// liveSession plays the professor's side of the signaling far enough for
+// the agent to answer (which is when it tells the student), then starts
+// control and leaves. step is called after each stage.
+func liveSession(t *testing.T, server, token string, lectureID, studentID int64, step func(string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(server, "http") + "/api/v1/signal"
+	c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	send := func(m wire.SignalMessage) {
+		m.V = wire.ProtocolVersion
+		b, _ := json.Marshal(m)
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatalf("professor send %s: %v", m.Type, err)
+		}
+	}
+	recv := func() wire.SignalMessage {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("professor recv: %v", err)
+		}
+		m, err := wire.DecodeSignal(b)
+		if err != nil {
+			t.Fatalf("decoding %s: %v", b, err)
+		}
+		return m
+	}
+	for joined := false; !joined; {
+		send(wire.SignalMessage{Type: wire.SignalJoin, LectureID: lectureID, StudentID: studentID, Role: wire.RoleProfessor})
+		switch m := recv(); {
+		case m.Type == wire.SignalJoined:
+			joined = true
+		case m.Type == wire.SignalError && m.Code == wire.CodeStudentNotInRoom:
+			time.Sleep(200 * time.Millisecond) // the agent has not joined its room yet
+		default:
+			t.Fatalf("professor join: %+v", m)
+		}
+	}
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.CreateDataChannel(wire.SessionChannel, nil); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	send(wire.SignalMessage{Type: wire.SignalOffer, SDP: offer.SDP})
+	for m := recv(); m.Type != wire.SignalAnswer; m = recv() {
+	}
+	step("viewed")
+	send(wire.SignalMessage{Type: wire.SignalControlStart})
+	step("controlled")
+	send(wire.SignalMessage{Type: wire.SignalLeave})
 }
