@@ -132,7 +132,9 @@ func (u *UI) Start() {
 		host = trayHostRunning
 	}
 	u.tray = host()
-	if desk, ok := u.fa.(desktop.App); ok {
+	// Only with a host: a tray with nothing to show it is invisible anyway,
+	// and fyne's systray crashes on quit when it never reached a bus.
+	if desk, ok := u.fa.(desktop.App); ok && u.tray {
 		u.trayMenu = fyne.NewMenu("DIDACTO")
 		u.fillTrayMenu()
 		desk.SetSystemTrayMenu(u.trayMenu)

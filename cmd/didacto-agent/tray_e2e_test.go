@@ -437,3 +437,45 @@ func liveSession(t *testing.T, server, token string, lectureID, studentID int64,
 	step("controlled")
 	send(wire.SignalMessage{Type: wire.SignalLeave})
 }
+
+// TestTrayAppWithoutSessionBus: a desktop with no D-Bus at all still gets
+// the status window, keeps tokens in the private file (with a warning) and
+// quits cleanly on SIGTERM.
+func TestTrayAppWithoutSessionBus(t *testing.T) {
+	d := testenv.StartXvfb(t, "1024x600x24")
+	home := t.TempDir()
+	sys := filepath.Join(home, "agent.yaml")
+	if err := os.WriteFile(sys, []byte("server: http://127.0.0.1:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "--system-config", sys)
+	cmd.Env = append(d.Env(), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus", "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+home)
+	p, err := testenv.StartProc(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(10 * time.Second) })
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(p.Output(), "showing the status window instead") {
+		if time.Now().After(deadline) || p.Exited() {
+			t.Fatalf("no fallback window:\n%s", p.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(p.Output(), "OS keyring unavailable") {
+		t.Errorf("no keyring warning:\n%s", p.Output())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for !p.Exited() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no exit on SIGTERM:\n%s", p.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cmd.ProcessState.ExitCode() != 0 || !strings.Contains(p.Output(), "msg=stopped") {
+		t.Fatalf("exit %d:\n%s", cmd.ProcessState.ExitCode(), p.Output())
+	}
+}
