@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Builds the packages lab admins deploy (README "Deploying in a lab"):
+#   scripts/package.sh [all]     Linux agent + server .deb, Windows .exe + .msi
+#   scripts/package.sh agent-deb | server-deb | windows
+#   scripts/package.sh macos     on a macOS machine only: .app, .dmg and .pkg
+# Output goes to $OUT (default dist/). Every artifact carries the version from
+# `git describe` (override with VERSION=…). Signing of the Windows .exe and
+# .msi: set SIGN_CERT (PEM certificate chain) and SIGN_KEY (PEM private key,
+# SIGN_PASS if encrypted); osslsigncode signs with SHA-256.
+# Tools and the mingw-w64 libvpx are cached under dist/cache (kept by `make`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+target=${1:-all}
+OUT=${OUT:-dist}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+cache=$root/dist/cache
+build=$OUT/build
+mkdir -p "$cache" "$build/linux" "$build/windows"
+
+NFPM_VERSION=v2.45.0
+VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+LDVER="-X github.com/didacto/didacto/internal/version.Version=$VERSION"
+
+# Debian versions must start with a digit: v1.2.3-4-gabc-dirty ->
+# 1.2.3+4.gabc.dirty; an untagged tree -> 0.0.0+git.<describe>.
+deb_version() {
+  local v=${VERSION#v}
+  if [[ $v =~ ^[0-9]+(\.[0-9]+)+([.~+][0-9A-Za-z.~+]*)?(-.*)?$ ]]; then
+    local base=${v%%-*} rest=
+    [[ $v == *-* ]] && rest=+$(echo "${v#*-}" | tr -- '-_' '..')
+    echo "$base$rest"
+  else
+    echo "0.0.0+git.$(echo "$v" | tr -- '-_' '..')"
+  fi
+}
+# MSI versions are numeric (major.minor.build, each bounded) and must grow for
+# MajorUpgrade to replace an older install: the tag's numbers, or 0.0.<commits>.
+msi_version() {
+  local v=${VERSION#v}
+  if [[ $v =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]]; then
+    echo "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}.${BASH_REMATCH[3]}"
+  else
+    echo "0.0.$(($(git rev-list --count HEAD 2>/dev/null || echo 0) % 65535))"
+  fi
+}
+
+nfpm_bin() {
+  local bin=$cache/tools/nfpm-$NFPM_VERSION
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$cache/tools/tmp"
+    GOBIN=$cache/tools/tmp go install "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION"
+    mv "$cache/tools/tmp/nfpm" "$bin"
+  fi
+  echo "$bin"
+}
+
+# render IN OUT NAME=value…: the nfpm config with each ${NAME} replaced (nfpm
+# expands the environment in a few fields only, not in contents' paths).
+render() {
+  local in=$1 out=$2 text kv
+  shift 2
+  text=$(cat "$in")
+  for kv in "$@"; do text=${text//"\${${kv%%=*}}"/${kv#*=}}; done
+  if [[ $text =~ \$\{[A-Z_]+\} ]]; then echo "render $in: ${BASH_REMATCH[0]} unset" >&2; return 1; fi
+  printf '%s\n' "$text" >"$out"
+}
+
+# The Debian package that ships the shared library behind a -dev symlink, so
+# Depends names the right soname package on this distribution release.
+lib_pkg() {
+  local so
+  so=$(readlink -f "$(gcc -print-file-name="$1")")
+  dpkg-query -S "$so" | head -1 | cut -d: -f1
+}
+
+agent_deb() {
+  echo "== linux agent $VERSION"
+  go build -trimpath -ldflags "-s -w $LDVER" -o "$build/linux/didacto-agent" ./cmd/didacto-agent
+  render packaging/linux/agent.nfpm.yaml "$build/agent.nfpm.yaml" \
+    DEB_VERSION="$(deb_version)" BUILD="$build" VPX_PKG="$(lib_pkg libvpx.so)" OPUS_PKG="$(lib_pkg libopus.so)"
+  "$(nfpm_bin)" package --config "$build/agent.nfpm.yaml" --packager deb \
+    --target "$OUT/didacto-agent_$(deb_version)_amd64.deb"
+}
+
+server_deb() {
+  echo "== linux server $VERSION"
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $LDVER" -o "$build/linux/didacto-server" ./cmd/didacto-server
+  render packaging/linux/server.nfpm.yaml "$build/server.nfpm.yaml" DEB_VERSION="$(deb_version)" BUILD="$build"
+  "$(nfpm_bin)" package --config "$build/server.nfpm.yaml" --packager deb \
+    --target "$OUT/didacto-server_$(deb_version)_amd64.deb"
+}
+
+# libvpx for mingw-w64, from Debian's own source package (the same version as
+# libvpx-dev here, with its security patches), built once into the cache.
+# Only needed when the agent's Windows build imports rtc/vp8.
+mingw_libvpx() {
+  local ver prefix src
+  ver=$(dpkg-query -W -f='${source:Version}' libvpx-dev)
+  prefix=$cache/libvpx-$ver-mingw64
+  if [ -f "$prefix/lib/pkgconfig/vpx.pc" ]; then echo "$prefix"; return; fi
+  src=$cache/src/libvpx-$ver
+  rm -rf "$src" && mkdir -p "$src/apt/lists/partial" && (
+    cd "$src"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $(. /etc/os-release && echo "$VERSION_CODENAME") main" >apt/sources.list
+    opts=(-o "Dir::Etc::SourceList=$src/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$src/apt/lists")
+    apt-get "${opts[@]}" update -qq
+    apt-get "${opts[@]}" source --download-only "libvpx=$ver" >/dev/null
+    dpkg-source -x ./libvpx_*.dsc tree >/dev/null
+    mkdir build && cd build
+    CROSS=x86_64-w64-mingw32- ../tree/configure --target=x86_64-win64-gcc --prefix="$prefix" \
+      --as=nasm --enable-vp8 --disable-vp9 --enable-static --disable-shared \
+      --disable-examples --disable-tools --disable-docs --disable-unit-tests >configure.log
+    make -j"$(nproc)" >make.log 2>&1 || { tail -30 make.log >&2; exit 1; }
+    make install >/dev/null
+  ) >&2
+  rm -rf "$src"
+  sed -i "s|^prefix=.*|prefix=$prefix|" "$prefix/lib/pkgconfig/vpx.pc"
+  echo "$prefix"
+}
+
+# An .ico holding the 256x256 PNG as is (Windows Vista and later read it).
+png_to_ico() {
+  local n
+  n=$(stat -c %s "$1")
+  {
+    printf '\x00\x00\x01\x00\x01\x00\x00\x00\x00\x00\x01\x00\x20\x00'
+    printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255)))"
+    printf '\x16\x00\x00\x00'
+    cat "$1"
+  } >"$2"
+}
+
+sign() { # sign IN OUT
+  local pass=()
+  [ -n "${SIGN_PASS:-}" ] && pass=(-pass "$SIGN_PASS")
+  osslsigncode sign -certs "$SIGN_CERT" -key "$SIGN_KEY" "${pass[@]}" -h sha256 \
+    -n "DIDACTO Agent" -i https://github.com/didacto/didacto -in "$1" -out "$2" >/dev/null
+}
+
+windows() {
+  echo "== windows agent $VERSION"
+  local w=$build/windows env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++)
+  if env "${env[@]}" go list -deps ./cmd/didacto-agent | grep -qx 'github.com/didacto/didacto/rtc/vp8'; then
+    local vpx
+    vpx=$(mingw_libvpx)
+    env+=(PKG_CONFIG_LIBDIR="$vpx/lib/pkgconfig" PKG_CONFIG_PATH="$vpx/lib/pkgconfig")
+  fi
+  # -extldflags=-static: winpthread and libgcc go into the .exe, which then
+  # imports only Windows' own DLLs.
+  env "${env[@]}" go build -trimpath -ldflags "-s -w -H windowsgui -extldflags=-static $LDVER" \
+    -o "$w/didacto-agent.exe" ./cmd/didacto-agent
+  if [ -n "${SIGN_CERT:-}" ]; then
+    sign "$w/didacto-agent.exe" "$w/didacto-agent.signed.exe"
+    mv "$w/didacto-agent.signed.exe" "$w/didacto-agent.exe"
+  fi
+  cp "$w/didacto-agent.exe" "$OUT/didacto-agent_${VERSION}_windows_amd64.exe"
+  png_to_ico assets/app.png "$w/didacto-agent.ico"
+  cp packaging/windows/didacto-agent.wxs "$w/"
+  # wixl wants source paths relative to the .wxs.
+  (cd "$w" && wixl -a x64 -D Version="$VERSION" -D ProductVersion="$(msi_version)" \
+    -D ExePath=didacto-agent.exe -D IconPath=didacto-agent.ico -o didacto-agent.msi didacto-agent.wxs)
+  if [ -n "${SIGN_CERT:-}" ]; then
+    sign "$w/didacto-agent.msi" "$OUT/didacto-agent_${VERSION}_windows_amd64.msi"
+  else
+    cp "$w/didacto-agent.msi" "$OUT/didacto-agent_${VERSION}_windows_amd64.msi"
+  fi
+}
+
+macos() {
+  [ "$(uname -s)" = Darwin ] || { echo "package.sh macos: needs a macOS machine (clang, the SDK, hdiutil)" >&2; exit 1; }
+  VERSION=$VERSION OUT=$OUT packaging/macos/build.sh
+}
+
+case "$target" in
+all) agent_deb; server_deb; windows ;;
+linux) agent_deb; server_deb ;;
+agent-deb) agent_deb ;;
+server-deb) server_deb ;;
+windows) windows ;;
+macos) macos ;;
+*) echo "usage: $0 [all|linux|agent-deb|server-deb|windows|macos]" >&2; exit 2 ;;
+esac
+echo "== packages in $OUT:"
+ls -1 "$OUT" | grep -v '^build$' | grep -v '^cache$' || true
