@@ -26,9 +26,11 @@ import (
 
 	"github.com/didacto/didacto/agent/client"
 	"github.com/didacto/didacto/agent/headless"
+	"github.com/didacto/didacto/agent/live"
 	"github.com/didacto/didacto/agent/monitor"
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/wire"
 )
 
 func main() {
@@ -55,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.String("log-level", "info", "debug, info, warn or error")
 	fs.String("language", "auto", "tray UI language: auto, en or ko")
 	fs.String("system-config", "", "admin settings file (default: the OS's system path)")
+	fs.Bool("live", true, "headless: accept 1:1 live sessions (screen stream, remote control) from the lecture's professor")
 	fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -107,11 +110,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer src.Close()
 	log.Info("starting", "version", version.Version, "server", v.GetString("server"), "shm", src.SHM())
+	var liveHook func(context.Context, wire.Lecture, wire.User) error
+	if v.GetBool("live") {
+		server := v.GetString("server")
+		liveHook = func(ctx context.Context, lec wire.Lecture, me wire.User) error {
+			r, err := live.New(live.Config{Server: server, Tokens: api, LectureID: lec.ID, StudentID: me.ID,
+				Logger: log.With("component", "live"),
+				OnState: func(s live.State) {
+					// Headless has no banner: the log is where a session shows.
+					log.Info("live session", "state", s.Mode, "professor", s.Professor)
+				}})
+			if err != nil {
+				return err
+			}
+			return r.Run(ctx)
+		}
+	}
 	err = headless.Run(ctx, api, src, headless.Config{
 		Email:     v.GetString("email"),
 		Password:  v.GetString("password"),
 		LectureID: v.GetInt64("lecture"),
 		Logger:    log,
+		Live:      liveHook,
 		Monitor: monitor.Config{
 			Interval: v.GetDuration("interval"),
 			Width:    width,
