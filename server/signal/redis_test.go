@@ -216,6 +216,9 @@ func TestRedisRestartSurvived(t *testing.T) {
 			if m.Code == wire.CodeNotJoined { // the professor lost the room: rejoin
 				joinRetry(t, b, &console, wire.RoleProfessor, w)
 			}
+			// Retry at a pace within the socket's rate limit: the seats come
+			// back with the next heartbeats, not at once.
+			time.Sleep(100 * time.Millisecond)
 			continue
 		}
 		for {
