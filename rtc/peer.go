@@ -14,6 +14,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -44,6 +45,14 @@ type PeerConfig struct {
 	OnCandidate func(candidate json.RawMessage)
 	// OnDataChannel receives each DataChannel the offerer opens.
 	OnDataChannel func(ch *Channel)
+	// Voice adds an Opus track for the student's microphone (fed through
+	// a VoiceSender). Without it the answer only receives audio: a machine
+	// with no microphone says so in SDP instead of sending silence.
+	Voice bool
+	// OnTrack receives each track the professor sends (camera, voice) on
+	// a goroutine of its own, which may read it until it ends; nil reads
+	// and drops them so their buffers never fill.
+	OnTrack func(t *RemoteTrack)
 	// OnState receives connection state changes.
 	OnState func(webrtc.PeerConnectionState)
 	Logger  *slog.Logger
@@ -54,6 +63,7 @@ type Peer struct {
 	pc     *webrtc.PeerConnection
 	track  *webrtc.TrackLocalStaticSample
 	sender *webrtc.RTPSender
+	voice  *webrtc.TrackLocalStaticSample // nil without PeerConfig.Voice
 	bwe    cc.BandwidthEstimator
 	log    *slog.Logger
 	minBps int
@@ -188,9 +198,25 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 			cfg.OnDataChannel(&Channel{dc: dc})
 		}
 	})
-	// Tracks from the console (its microphone, later its camera) are read
-	// and dropped for now so that their buffers never fill.
+	if cfg.Voice {
+		p.voice, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "voice", "didacto-voice")
+		if err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("new voice track: %w", err)
+		}
+		vs, err := pc.AddTrack(p.voice)
+		if err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("adding voice track: %w", err)
+		}
+		go drainRTCP(vs) // receiver reports and NACKs for the voice
+	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		t := &RemoteTrack{tr: tr}
+		if cfg.OnTrack != nil {
+			cfg.OnTrack(t)
+			return
+		}
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := tr.Read(buf); err != nil {
@@ -245,6 +271,15 @@ func (p *Peer) readRTCP() {
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				p.remb.Store(int64(r.Bitrate))
 			}
+		}
+	}
+}
+
+func drainRTCP(s *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := s.Read(buf); err != nil {
+			return
 		}
 	}
 }
@@ -320,6 +355,30 @@ func (p *Peer) WriteFrame(f vp8.Frame, d time.Duration) error {
 	return nil
 }
 
+// WriteVoice sends one Opus packet lasting d.
+func (p *Peer) WriteVoice(pkt []byte, d time.Duration) error {
+	if p.voice == nil {
+		return errors.New("rtc: no voice track")
+	}
+	select {
+	case <-p.connected:
+	default:
+		return ErrNotConnected
+	}
+	if err := p.voice.WriteSample(media.Sample{Data: pkt, Duration: d}); err != nil {
+		return fmt.Errorf("writing voice sample: %w", err)
+	}
+	return nil
+}
+
+// RequestKeyframe asks the sender of a remote video track for a keyframe.
+func (p *Peer) RequestKeyframe(t *RemoteTrack) error {
+	if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.tr.SSRC())}}); err != nil {
+		return fmt.Errorf("sending PLI: %w", err)
+	}
+	return nil
+}
+
 // Close ends the connection. It is idempotent.
 func (p *Peer) Close() error {
 	var err error
@@ -356,4 +415,22 @@ func (c *Channel) Send(b []byte) error {
 		return fmt.Errorf("sending on %s channel: %w", c.dc.Label(), err)
 	}
 	return nil
+}
+
+// RemoteTrack is a track the professor sends.
+type RemoteTrack struct{ tr *webrtc.TrackRemote }
+
+// Kind is "audio" or "video".
+func (t *RemoteTrack) Kind() string { return t.tr.Kind().String() }
+
+// Codec is the negotiated MIME type, e.g. "video/VP8".
+func (t *RemoteTrack) Codec() string { return t.tr.Codec().MimeType }
+
+// ReadRTP reads the next packet; an error means the track ended.
+func (t *RemoteTrack) ReadRTP() (*rtp.Packet, interceptor.Attributes, error) {
+	pkt, attr, err := t.tr.ReadRTP()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s track: %w", t.Kind(), err)
+	}
+	return pkt, attr, nil
 }

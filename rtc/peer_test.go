@@ -28,7 +28,9 @@ type viewer struct {
 	ssrc               atomic.Uint32
 }
 
-func newViewer(t *testing.T) *viewer {
+// loopbackPC is a pion peer with the default codecs and interceptors that
+// gathers on loopback only, as the professor's side in these tests.
+func loopbackPC(t *testing.T) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -48,6 +50,12 @@ func newViewer(t *testing.T) *viewer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
+	return pc
+}
+
+func newViewer(t *testing.T) *viewer {
+	t.Helper()
+	pc := loopbackPC(t)
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +86,40 @@ func newViewer(t *testing.T) *viewer {
 		}
 	})
 	return v
+}
+
+// connect runs the offer/answer and trickles candidates between an offerer
+// and the agent's Peer, whose local candidates arrive on remote.
+func connect(t *testing.T, pc *webrtc.PeerConnection, peer *Peer, remote <-chan json.RawMessage) {
+	t.Helper()
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			b, _ := json.Marshal(c.ToJSON())
+			_ = peer.AddCandidate(b)
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := peer.Answer(offer.SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for c := range remote {
+			var init webrtc.ICECandidateInit
+			if json.Unmarshal(c, &init) == nil && init.Candidate != "" {
+				_ = pc.AddICECandidate(init)
+			}
+		}
+	}()
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -117,34 +159,7 @@ func TestPeerStreamsScreen(t *testing.T) {
 	if err := peer.WriteFrame(vp8.Frame{Data: []byte{0}}, time.Millisecond); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("WriteFrame before connecting: %v, want ErrNotConnected", err)
 	}
-	v.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			b, _ := json.Marshal(c.ToJSON())
-			_ = peer.AddCandidate(b)
-		}
-	})
-	offer, err := v.pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := peer.Answer(offer.SDP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for c := range remote {
-			var init webrtc.ICECandidateInit
-			if json.Unmarshal(c, &init) == nil && init.Candidate != "" {
-				_ = v.pc.AddICECandidate(init)
-			}
-		}
-	}()
+	connect(t, v.pc, peer, remote)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- st.Run(ctx, peer) }()
