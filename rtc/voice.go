@@ -220,4 +220,3 @@ func (v *VoiceReceiver) Stats() VoiceRecvStats {
 	defer v.mu.Unlock()
 	return v.stats
 }
-
