@@ -13,14 +13,23 @@ import (
 // the student's agent and the professor's console while a live session is up.
 //
 //	agent → console: screens (the monitors and the one being streamed),
-//	                 control_state (remote control accepted or ended)
-//	console → agent: select_screen (stream another monitor)
+//	                 control_state (remote control accepted or ended),
+//	                 media (the student's microphone and speaker)
+//	console → agent: select_screen (stream another monitor),
+//	                 media (the professor's microphone and camera)
 const (
 	SessionChannel = "session"
 
 	SessionScreens      = "screens"
 	SessionControlState = "control_state"
 	SessionSelectScreen = "select_screen"
+	SessionMedia        = "media"
+
+	// States of a media device in a media message.
+	MediaOn      = "on"      // working
+	MediaOff     = "off"     // camera switched off by its owner
+	MediaMuted   = "muted"   // microphone muted by its owner
+	MediaMissing = "missing" // the machine has none, or it failed
 
 	// MaxSessionBytes bounds one encoded message.
 	MaxSessionBytes = 8 << 10
@@ -53,6 +62,10 @@ type SessionMessage struct {
 	Index    *int            `json:"index,omitempty"`
 	Accepted *bool           `json:"accepted,omitempty"`
 	Reason   string          `json:"reason,omitempty"`
+	// media: the sender's devices (each optional, at least one).
+	Microphone string `json:"microphone,omitempty"` // on, muted, missing
+	Camera     string `json:"camera,omitempty"`     // on, off, missing
+	Speaker    string `json:"speaker,omitempty"`    // on, missing
 }
 
 // ErrBadSession wraps every reason DecodeSession rejects a message.
@@ -89,7 +102,27 @@ func (m SessionMessage) Validate() error {
 	if !utf8.ValidString(m.Reason) || len(m.Reason) > MaxSessionText {
 		return badSession("bad reason")
 	}
+	media := m.Microphone != "" || m.Camera != "" || m.Speaker != ""
+	if media && m.Type != SessionMedia {
+		return badSession("%.40s with media fields", m.Type)
+	}
 	switch m.Type {
+	case SessionMedia:
+		if m.Screens != nil || m.Current != nil || m.Index != nil || m.Accepted != nil || m.Reason != "" {
+			return badSession("media with fields of another type")
+		}
+		if !media {
+			return badSession("media needs microphone, camera or speaker")
+		}
+		if !oneOf(m.Microphone, "", MediaOn, MediaMuted, MediaMissing) {
+			return badSession("microphone %.20q (on, muted, missing)", m.Microphone)
+		}
+		if !oneOf(m.Camera, "", MediaOn, MediaOff, MediaMissing) {
+			return badSession("camera %.20q (on, off, missing)", m.Camera)
+		}
+		if !oneOf(m.Speaker, "", MediaOn, MediaMissing) {
+			return badSession("speaker %.20q (on, missing)", m.Speaker)
+		}
 	case SessionScreens:
 		if m.Index != nil || m.Accepted != nil || m.Reason != "" {
 			return badSession("screens with fields of another type")
@@ -123,6 +156,15 @@ func (m SessionMessage) Validate() error {
 		return badSession("unknown type %.40q", m.Type)
 	}
 	return nil
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
 }
 
 func (s SessionScreen) validate(i int) error {

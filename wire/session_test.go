@@ -14,6 +14,9 @@ func TestDecodeSession(t *testing.T) {
 		`{"type":"select_screen","index":3}`,
 		`{"type":"control_state","accepted":true}`,
 		`{"type":"control_state","accepted":false,"reason":"ended"}`,
+		`{"type":"media","microphone":"on","speaker":"missing"}`,
+		`{"type":"media","microphone":"muted","camera":"off"}`,
+		`{"type":"media","camera":"missing"}`,
 	}
 	for _, s := range good {
 		m, err := DecodeSession([]byte(s))
@@ -45,6 +48,12 @@ func TestDecodeSession(t *testing.T) {
 		`{"type":"select_screen","index":1,"extra":1}`,       // unknown field
 		`{"type":"select_screen","index":1} {}`,              // trailing
 		`{"type":"control_state"}`,
+		`{"type":"media"}`,                                       // nothing in it
+		`{"type":"media","microphone":"loud"}`,                   // unknown state
+		`{"type":"media","camera":"muted"}`,                      // a camera is off, not muted
+		`{"type":"media","speaker":"off"}`,                       // a speaker is there or not
+		`{"type":"media","microphone":"on","index":0}`,           // foreign field
+		`{"type":"control_state","accepted":true,"camera":"on"}`, // media fields elsewhere
 		`{"type":"control_state","accepted":true,"index":0}`,
 		`{"type":"screens","screens":[],"current":0}`,
 		`{"type":"screens","screens":[{"index":0,"name":"a","width":10,"height":10}]}`,             // no current
