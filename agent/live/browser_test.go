@@ -35,8 +35,9 @@ type browser struct {
 }
 
 // startBrowser serves testdata/e2e/professor.html and opens it in Chromium
-// as the professor of r. The server must allow the page's origin.
-func startBrowser(ctx context.Context, tb testing.TB, r *room, page *httptest.Server) *browser {
+// as the professor of r, with extra query parameters ("media=1"). The
+// server must allow the page's origin.
+func startBrowser(ctx context.Context, tb testing.TB, r *room, page *httptest.Server, extra ...string) *browser {
 	tb.Helper()
 	node := testenv.LookPath(tb, "node")
 	chromium := testenv.LookPath(tb, "chromium")
@@ -68,6 +69,10 @@ func startBrowser(ctx context.Context, tb testing.TB, r *room, page *httptest.Se
 	}
 	if os.Getenv("LIVE_TEST_NOPLAYOUT") != "" {
 		q.Set("noplayout", "1")
+	}
+	for _, kv := range extra {
+		k, v, _ := strings.Cut(kv, "=")
+		q.Set(k, v)
 	}
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "driver.mjs"))
 	cmd.Dir = dir

@@ -5,18 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/didacto/didacto/input"
 	"github.com/didacto/didacto/rtc"
+	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -40,10 +43,36 @@ func (m Mode) String() string {
 }
 
 // State is what the student is told (the tray banner: "Professor X is
-// viewing/controlling your screen").
+// viewing/controlling your screen", and what of the session's sound and
+// camera works).
 type State struct {
 	Mode      Mode
 	Professor string // display name; "" when idle
+	Media     Media  // zero when idle
+}
+
+// Device is the state of one of the student's devices in a session.
+type Device int
+
+const (
+	DeviceNone    Device = iota // no session
+	DeviceOn                    // working
+	DeviceMuted                 // the microphone, muted by the student
+	DeviceMissing               // this machine has none, or it failed
+)
+
+func (d Device) String() string {
+	return [...]string{"none", "on", "muted", "missing"}[d]
+}
+
+// Media is the sound and camera of a session.
+type Media struct {
+	Microphone, Speaker Device
+	// Camera: the professor's camera is arriving (and not switched off);
+	// its pictures go to Config.OnCamera.
+	Camera bool
+	// ProfessorMuted: the professor muted their microphone.
+	ProfessorMuted bool
 }
 
 // TokenSource hands out the bearer token for the websocket and renews it
@@ -69,6 +98,16 @@ type Config struct {
 	Stream       rtc.StreamConfig
 	// MinBackoff and MaxBackoff bound the reconnect delay (default 1 s, 30 s).
 	MinBackoff, MaxBackoff time.Duration
+
+	// Audio selects the sound system for the session's voice; NoAudio
+	// leaves microphone and speakers alone (servers, load tests). Without
+	// a microphone or speakers the session goes on and State says so.
+	Audio   audio.Options
+	NoAudio bool
+	// OnCamera receives each decoded picture of the professor's camera, on
+	// the receiving goroutine; it must not block (keep the latest, draw it
+	// later). The picture is the callee's.
+	OnCamera func(*image.YCbCr)
 
 	// OnState receives every state change, in order. It must not block
 	// for long nor call into the Runner.
@@ -97,6 +136,7 @@ type Runner struct {
 	stateMu   sync.Mutex
 	state     State
 	stateSet  bool
+	muted     atomic.Bool // the student's choice, kept across sessions
 }
 
 // New checks the configuration; it does not touch the network.
@@ -139,11 +179,28 @@ func (r *Runner) setState(s State) {
 		return
 	}
 	r.state, r.stateSet = s, true
-	r.log.Info("live session state", "mode", s.Mode.String(), "professor", s.Professor)
+	r.log.Info("live session state", "mode", s.Mode.String(), "professor", s.Professor,
+		"microphone", s.Media.Microphone.String(), "speaker", s.Media.Speaker.String(),
+		"camera", s.Media.Camera, "professor_muted", s.Media.ProfessorMuted)
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(s)
 	}
 }
+
+// SetMuted mutes or unmutes the student's microphone, now and in later
+// sessions.
+func (r *Runner) SetMuted(m bool) {
+	r.muted.Store(m)
+	r.mu.Lock()
+	s := r.cur
+	r.mu.Unlock()
+	if s != nil {
+		s.setMuted(m)
+	}
+}
+
+// Muted reports the student's mute choice.
+func (r *Runner) Muted() bool { return r.muted.Load() }
 
 // errRetryLater: the server refused the room (lecture off, membership
 // ended) or another agent took the seat: wait the longest backoff.

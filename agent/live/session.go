@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/input"
 	"github.com/didacto/didacto/rtc"
+	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -33,7 +35,21 @@ type session struct {
 	loopDone  chan struct{}
 	started   time.Time
 
+	// Sound, opened at the start (nil where missing) and closed by close.
+	sound   *audio.System
+	mic     *audio.Microphone
+	speaker *audio.Speaker
+	playout *audio.Playout
+	voice   atomic.Pointer[rtc.VoiceSender]
+	tracks  sync.WaitGroup // readers of the professor's tracks
+
 	mu      sync.Mutex // guards the rest
+	mode    Mode
+	media   Media
+	camSeen bool   // camera pictures have arrived
+	profCam string // the console's word on its camera (wire.Media*), "" before it spoke
+	heard   *rtc.VoiceReceiver
+	seen    *rtc.CameraReceiver
 	capt    *capture.Capturer
 	screens []capture.Screen
 	current int
@@ -56,6 +72,12 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 	r.mu.Unlock()
 	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{}), started: time.Now()}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.openSound()
+	defer func() { // on an error return, nothing of the session stays open
+		if s.peer == nil {
+			s.closeSound()
+		}
+	}()
 
 	// The screen list, then a capturer on the primary screen.
 	probe, err := capture.New(capture.Options{Screen: capture.AllScreens, Display: r.cfg.Display})
@@ -86,11 +108,13 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 		_ = s.capt.Close()
 		return err
 	}
-	s.peer, err = rtc.NewPeer(rtc.PeerConfig{
+	peer, err := rtc.NewPeer(rtc.PeerConfig{
 		ICEServers:    ice,
 		LoopbackOnly:  r.cfg.LoopbackOnly,
+		Voice:         s.mic != nil,
 		OnCandidate:   s.localCandidate,
 		OnDataChannel: s.dataChannel,
+		OnTrack:       s.remoteTrack,
 		OnState:       s.peerState,
 		Logger:        s.log,
 	})
@@ -99,6 +123,18 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 		_ = s.capt.Close()
 		return err
 	}
+	if s.mic != nil {
+		v, err := rtc.NewVoiceSender(peer)
+		if err != nil {
+			_ = peer.Close()
+			_ = s.streamer.Close()
+			_ = s.capt.Close()
+			return err
+		}
+		v.SetMuted(r.muted.Load())
+		s.voice.Store(v)
+	}
+	s.peer = peer
 	r.mu.Lock()
 	r.cur = s
 	r.mu.Unlock()
@@ -126,8 +162,191 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 	for _, c := range pending {
 		s.localCandidate(c)
 	}
-	r.setState(State{Mode: Viewed, Professor: name})
+	s.setMode(Viewed)
 	return nil
+}
+
+// openSound opens the microphone and speakers; what is missing is only
+// noted: the session goes on without it.
+func (s *session) openSound() {
+	s.media.Microphone, s.media.Speaker = DeviceMissing, DeviceMissing
+	if s.r.cfg.NoAudio {
+		return
+	}
+	opts := s.r.cfg.Audio
+	if opts.Logger == nil {
+		opts.Logger = s.log
+	}
+	sys, err := audio.Open(opts)
+	if err != nil {
+		s.log.Warn("no sound system: the session goes on without voice", "err", err)
+		return
+	}
+	s.sound = sys
+	mic, err := sys.OpenMicrophone(rtc.FrameSamples, func(pcm []int16) {
+		if v := s.voice.Load(); v != nil {
+			v.Frame(pcm)
+		}
+	})
+	if err != nil {
+		s.log.Warn("no microphone: the professor cannot hear the student", "err", err)
+	} else {
+		s.mic = mic
+		s.media.Microphone = DeviceOn
+		if s.r.muted.Load() {
+			s.media.Microphone = DeviceMuted
+		}
+	}
+	// A LAN's jitter is a few ms; 40 ms of buffer hides it, and more than
+	// 200 ms is dropped rather than let the conversation lag.
+	s.playout = audio.NewPlayout(40*time.Millisecond, 200*time.Millisecond)
+	sp, err := sys.OpenSpeaker(s.playout)
+	if err != nil {
+		s.log.Warn("no speakers: the student cannot hear the professor", "err", err)
+	} else {
+		s.speaker = sp
+		s.media.Speaker = DeviceOn
+	}
+	s.log.Info("live sound", "microphone", deviceName(s.mic != nil, func() string { return mic.Device.Name }),
+		"speaker", deviceName(s.speaker != nil, func() string { return sp.Device.Name }))
+}
+
+func deviceName(ok bool, name func() string) string {
+	if !ok {
+		return "missing"
+	}
+	return name()
+}
+
+// closeSound stops the microphone first (no more frames to encode), then
+// the speakers.
+func (s *session) closeSound() {
+	if s.mic != nil {
+		_ = s.mic.Close()
+	}
+	if v := s.voice.Load(); v != nil {
+		_ = v.Close()
+	}
+	if s.speaker != nil {
+		_ = s.speaker.Close()
+	}
+	if s.sound != nil {
+		_ = s.sound.Close()
+	}
+}
+
+// discard is the voice's sink on a machine without speakers: the voice is
+// still decoded, so the stats say what arrived.
+type discard struct{}
+
+func (discard) Push([]int16) {}
+
+// remoteTrack reads one of the professor's tracks until it ends (pion
+// calls it on a goroutine of its own).
+func (s *session) remoteTrack(t *rtc.RemoteTrack) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.tracks.Add(1)
+	s.mu.Unlock()
+	defer s.tracks.Done()
+	switch {
+	case t.Kind() == "audio":
+		var sink rtc.PCMSink = discard{}
+		if s.speaker != nil {
+			sink = s.playout
+		}
+		v, err := rtc.NewVoiceReceiver(sink)
+		if err != nil {
+			s.log.Warn("professor's voice", "err", err)
+			return
+		}
+		s.mu.Lock()
+		s.heard = v
+		s.mu.Unlock()
+		_ = v.Run(s.ctx, t)
+	case t.Kind() == "video" && t.Codec() == "video/VP8":
+		c, err := rtc.NewCameraReceiver(s.cameraFrame, func() {
+			if err := s.peer.RequestKeyframe(t); err != nil {
+				s.log.Debug("camera keyframe request", "err", err)
+			}
+		})
+		if err != nil {
+			s.log.Warn("professor's camera", "err", err)
+			return
+		}
+		s.mu.Lock()
+		s.seen = c
+		s.mu.Unlock()
+		_ = c.Run(s.ctx, t)
+		s.mu.Lock()
+		s.camSeen = false
+		s.publishLocked()
+		s.mu.Unlock()
+	default:
+		s.log.Debug("ignoring a track", "kind", t.Kind(), "codec", t.Codec())
+	}
+}
+
+// cameraFrame passes a camera picture on unless the professor switched
+// the camera off (a disabled browser track still sends black frames).
+func (s *session) cameraFrame(img *image.YCbCr) {
+	s.mu.Lock()
+	if !s.camSeen {
+		s.camSeen = true
+		s.publishLocked()
+	}
+	off := s.profCam == wire.MediaOff || s.closed
+	s.mu.Unlock()
+	if !off && s.r.cfg.OnCamera != nil {
+		s.r.cfg.OnCamera(img)
+	}
+}
+
+// setMode publishes the session's new mode.
+func (s *session) setMode(m Mode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mode = m
+	s.publishLocked()
+}
+
+// publishLocked reports the session's state (s.mu held, so that it cannot
+// land after the Idle that endSession reports once close returned).
+func (s *session) publishLocked() {
+	if s.closed || s.mode == Idle {
+		return
+	}
+	m := s.media
+	m.Camera = s.camSeen && s.profCam != wire.MediaOff && s.profCam != wire.MediaMissing
+	s.r.setState(State{Mode: s.mode, Professor: s.professor, Media: m})
+}
+
+func (s *session) setMuted(m bool) {
+	v := s.voice.Load()
+	if v == nil {
+		return // no microphone: nothing to mute
+	}
+	v.SetMuted(m)
+	s.mu.Lock()
+	s.media.Microphone = DeviceOn
+	if m {
+		s.media.Microphone = DeviceMuted
+	}
+	s.publishLocked()
+	s.mu.Unlock()
+	s.sendMedia()
+}
+
+// sendMedia tells the console what of the student's sound works.
+func (s *session) sendMedia() {
+	s.mu.Lock()
+	mic, spk := s.media.Microphone, s.media.Speaker
+	s.mu.Unlock()
+	word := map[Device]string{DeviceOn: wire.MediaOn, DeviceMuted: wire.MediaMuted, DeviceMissing: wire.MediaMissing}
+	s.sendSession(wire.SessionMessage{Type: wire.SessionMedia, Microphone: word[mic], Speaker: word[spk]})
 }
 
 func (s *session) localCandidate(c json.RawMessage) {
@@ -161,7 +380,10 @@ func (s *session) dataChannel(ch *rtc.Channel) {
 		s.mu.Lock()
 		s.sessCh = ch
 		s.mu.Unlock()
-		ch.OnOpen(s.sendScreens)
+		ch.OnOpen(func() {
+			s.sendScreens()
+			s.sendMedia()
+		})
 		ch.OnMessage(s.sessionMessage)
 		ch.OnClose(s.releaseAll)
 	default:
@@ -214,7 +436,7 @@ func (s *session) startControl() {
 	}
 	s.ctrl = ctrl
 	s.mu.Unlock()
-	s.r.setState(State{Mode: Controlled, Professor: s.professor})
+	s.setMode(Controlled)
 	s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(true)})
 }
 
@@ -231,7 +453,7 @@ func (s *session) stopControl(reason string) {
 		s.log.Warn("releasing input", "err", err)
 	}
 	if !closed {
-		s.r.setState(State{Mode: Viewed, Professor: s.professor})
+		s.setMode(Viewed)
 		s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(false), Reason: reason})
 	}
 }
@@ -300,11 +522,22 @@ func (s *session) sessionMessage(b []byte) {
 		s.log.Debug("bad session message", "err", err)
 		return
 	}
-	if m.Type == wire.SessionSelectScreen {
+	switch m.Type {
+	case wire.SessionSelectScreen:
 		if err := s.selectScreen(*m.Index); err != nil {
 			s.log.Warn("selecting screen", "err", err)
 		}
 		s.sendScreens()
+	case wire.SessionMedia:
+		s.mu.Lock()
+		if m.Camera != "" {
+			s.profCam = m.Camera
+		}
+		if m.Microphone != "" {
+			s.media.ProfessorMuted = m.Microphone != wire.MediaOn
+		}
+		s.publishLocked()
+		s.mu.Unlock()
 	}
 }
 
@@ -372,6 +605,9 @@ func (s *session) close() {
 		s.log.Debug("closing peer", "err", err)
 	}
 	<-s.loopDone
+	s.tracks.Wait() // the tracks end with the connection
+	s.logMedia()
+	s.closeSound()
 	if st := s.streamer.Stats(); st.Frames > 0 {
 		per := func(d time.Duration) string {
 			return (d / time.Duration(st.Frames)).Round(10 * time.Microsecond).String()
@@ -385,6 +621,35 @@ func (s *session) close() {
 	s.mu.Lock()
 	_ = s.capt.Close()
 	s.mu.Unlock()
+}
+
+// logMedia writes what the session's sound and camera did.
+func (s *session) logMedia() {
+	s.mu.Lock()
+	heard, seen := s.heard, s.seen
+	s.mu.Unlock()
+	attrs := []any{}
+	if v := s.voice.Load(); v != nil {
+		st := v.Stats()
+		attrs = append(attrs, "voice_sent_frames", st.Frames, "voice_sent_bytes", st.Bytes)
+	}
+	if heard != nil {
+		st := heard.Stats()
+		attrs = append(attrs, "voice_heard_packets", st.Packets, "voice_lost", st.Lost, "voice_recovered", st.Recovered,
+			"voice_concealed", st.Concealed, "voice_loud_packets", st.Loud, "voice_peak", fmt.Sprintf("%.3f", st.Peak))
+	}
+	if s.playout != nil && s.speaker != nil {
+		st := s.playout.Stats()
+		attrs = append(attrs, "played_ms", st.Played*1000/audio.Rate, "underruns", st.Underruns, "dropped_ms", st.Dropped*1000/audio.Rate)
+	}
+	if seen != nil {
+		st := seen.Stats()
+		attrs = append(attrs, "camera_frames", st.Frames, "camera_size", fmt.Sprintf("%dx%d", st.Width, st.Height),
+			"camera_errors", st.Errors)
+	}
+	if len(attrs) > 0 {
+		s.log.Info("live media", attrs...)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

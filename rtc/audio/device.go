@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,7 +83,8 @@ func Open(o Options) (*System, error) {
 	}
 	log := o.Logger
 	ctx, err := malgo.InitContext(backends, malgo.ContextConfig{}, func(msg string) {
-		log.Debug("miniaudio", "msg", strings.TrimSpace(msg))
+		// miniaudio is chatty (every symbol it loads): below debug.
+		log.Log(context.Background(), slog.LevelDebug-4, "miniaudio", "msg", strings.TrimSpace(msg))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening the sound system: %v", ErrNoDevice, err)
