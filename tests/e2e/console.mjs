@@ -178,8 +178,10 @@ try {
   check(await page.isVisible('text=Algorithms 102'), 'renamed lecture listed');
   await shoot(page, 'lectures');
   await page.click('#nav-plans');
-  await ready(page);
-  check(await page.isVisible('#plan-current'), 'plan shown');
+  // The hash changes on the click and the view renders after its API
+  // calls: wait for the view, not for the previous one's idle state.
+  await page.waitForSelector('#plan-current', { timeout: 15000 })
+    .catch(async () => { throw new Error('plan not shown; errors: ' + errors.join('; ') + '\n' + await page.textContent('#app')); });
   const plans = await api('GET', '/plans');
   if (!plans.payments_enabled) check(await page.isVisible('#payments-off'), 'payments off explained');
   await shoot(page, 'plans');
