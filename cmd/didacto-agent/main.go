@@ -30,6 +30,7 @@ import (
 	"github.com/didacto/didacto/agent/monitor"
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.String("language", "auto", "tray UI language: auto, en or ko")
 	fs.String("system-config", "", "admin settings file (default: the OS's system path)")
 	fs.Bool("live", true, "headless: accept 1:1 live sessions (screen stream, remote control) from the lecture's professor")
+	fs.String("audio", "auto", "live-session sound: auto, off, or a sound system (pulseaudio, alsa, wasapi, coreaudio, …)")
 	fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -110,15 +112,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer src.Close()
 	log.Info("starting", "version", version.Version, "server", v.GetString("server"), "shm", src.SHM())
+	sound, soundOn, err := audio.FromSetting(v.GetString("audio"))
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent: --audio:", err)
+		return 2
+	}
 	var liveHook func(context.Context, wire.Lecture, wire.User) error
 	if v.GetBool("live") {
 		server := v.GetString("server")
 		liveHook = func(ctx context.Context, lec wire.Lecture, me wire.User) error {
 			r, err := live.New(live.Config{Server: server, Tokens: api, LectureID: lec.ID, StudentID: me.ID,
+				Audio: sound, NoAudio: !soundOn,
 				Logger: log.With("component", "live"),
 				OnState: func(s live.State) {
 					// Headless has no banner: the log is where a session shows.
-					log.Info("live session", "state", s.Mode, "professor", s.Professor)
+					log.Info("live session", "state", s.Mode, "professor", s.Professor,
+						"microphone", s.Media.Microphone, "speaker", s.Media.Speaker, "camera", s.Media.Camera)
 				}})
 			if err != nil {
 				return err

@@ -322,3 +322,19 @@ func (sp *Speaker) Close() error {
 	})
 	return nil
 }
+
+// FromSetting reads the agent's "audio" setting: "auto" (or "") is the
+// platform's sound system, "off" none at all, anything else one backend by
+// name (Options.Backend).
+func FromSetting(s string) (o Options, on bool, err error) {
+	switch s {
+	case "", "auto":
+		return Options{}, true, nil
+	case "off":
+		return Options{}, false, nil
+	}
+	if _, ok := backendNames[s]; !ok {
+		return Options{}, false, fmt.Errorf("audio %q: want auto, off or one of pulseaudio, alsa, jack, wasapi, dsound, winmm, coreaudio, null", s)
+	}
+	return Options{Backend: s}, true, nil
+}

@@ -118,3 +118,16 @@ func TestMeasure(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 }
+
+func TestFromSetting(t *testing.T) {
+	for s, want := range map[string]struct {
+		backend string
+		on, ok  bool
+	}{"": {"", true, true}, "auto": {"", true, true}, "off": {"", false, true}, "alsa": {"alsa", true, true},
+		"null": {"null", true, true}, "loud": {"", false, false}} {
+		o, on, err := FromSetting(s)
+		if (err == nil) != want.ok || on != want.on || o.Backend != want.backend {
+			t.Errorf("FromSetting(%q) = %+v, %v, %v; want %+v", s, o, on, err, want)
+		}
+	}
+}
