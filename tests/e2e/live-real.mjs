@@ -32,6 +32,13 @@ try {
   await page.waitForFunction(() => /\d+ fps/.test(document.getElementById('live-stats').textContent), null, { timeout: 10000 })
     .catch(async () => { throw new Error('no video stats: ' + await page.textContent('#live-stats')); });
   step('quality: ' + await page.textContent('#live-stats'));
+  // The student's microphone reaches the page (a 440 Hz tone in the test's
+  // sound server), and nothing says it is missing.
+  await page.waitForFunction(() => document.getElementById('live-voice').value > 0.05, null, { timeout: 20000 })
+    .catch(async () => { throw new Error('no voice from the student: level ' + await page.evaluate(() => document.getElementById('live-voice').value)); });
+  check(await page.isHidden('#live-student-media'), 'the console says the student has no microphone or speakers: ' +
+    await page.textContent('#live-student-media'));
+  step('the student\'s voice arrives: level ' + (await page.evaluate(() => document.getElementById('live-voice').value)).toFixed(3));
   if (process.env.SCREENSHOT_DIR) {
     await page.screenshot({ path: `${process.env.SCREENSHOT_DIR}/console-live-real-en.png` });
   }

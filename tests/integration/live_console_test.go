@@ -19,9 +19,11 @@ import (
 
 // TestConsoleLiveSessionWithRealAgent: the professor opens the real console
 // in headless Chromium and starts a live session with a real headless agent
-// under Xvfb. The page decodes the student's screen; the professor takes
-// control and types into a real xterm on the student's display, which is
-// checked from outside (the file xterm writes).
+// under Xvfb, on a real sound server (PulseAudio). The page decodes the
+// student's screen and hears the student's microphone; the agent decodes
+// the professor's camera and plays the professor's voice (its log says how
+// much); the professor takes control and types into a real xterm on the
+// student's display, which is checked from outside (the file xterm writes).
 func TestConsoleLiveSessionWithRealAgent(t *testing.T) {
 	bin := agentBinary(t)
 	node := testenv.LookPath(t, "node")
@@ -33,6 +35,7 @@ func TestConsoleLiveSessionWithRealAgent(t *testing.T) {
 	xterm := testenv.LookPath(t, "xterm")
 	xdotool := testenv.LookPath(t, "xdotool")
 	disp := testenv.StartXvfb(t, "1280x720x24")
+	testenv.StartPulse(t, 440) // PULSE_SERVER reaches the agent through the environment
 
 	// The student's terminal fills the top-left of the screen; what it
 	// reads goes to a file we can check.
@@ -121,4 +124,38 @@ func TestConsoleLiveSessionWithRealAgent(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The session's media as the agent saw it, once the page ended it.
+	var media map[string]string
+	for media == nil {
+		for _, line := range strings.Split(ap.Output(), "\n") {
+			if strings.Contains(line, `msg="live media"`) {
+				media = logFields(line)
+			}
+		}
+		if media == nil && ctx.Err() != nil {
+			t.Fatalf("the agent logged no live media:\n%s", ap.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	num := func(k string) int { n, _ := strconv.Atoi(media[k]); return n }
+	if num("camera_frames") < 10 || media["camera_size"] != "320x240" {
+		t.Errorf("the professor's camera in the agent: %v", media)
+	}
+	if num("voice_loud_packets") < 1 || num("played_ms") < 1000 {
+		t.Errorf("the professor's voice in the agent: %v", media)
+	}
+	if num("voice_sent_frames") < 50 {
+		t.Errorf("the student's voice from the agent: %v", media)
+	}
+}
+
+// logFields splits a slog text line into its key=value pairs.
+func logFields(line string) map[string]string {
+	m := map[string]string{}
+	for _, f := range strings.Fields(line) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			m[k] = strings.Trim(v, `"`)
+		}
+	}
+	return m
 }

@@ -46,6 +46,7 @@ class LiveSession {
     this.pendingCandidates = [];
     this.remoteSet = false;
     this.lastStats = null;
+    this.lastVoice = null;
     this.statsTimer = 0;
     this.pingTimer = 0;
     this.wheelAcc = { x: 0, y: 0 };
@@ -73,8 +74,13 @@ class LiveSession {
       onclick: () => this.fullscreen() }, t('live.fullscreen'));
     this.screenSel = h('select', { id: 'live-screen', disabled: true, onchange: () => this.selectScreen() });
     this.statsEl = h('output', { id: 'live-stats', 'aria-live': 'off' }, t('live.stats.none'));
+    // The student's voice level (from the received audio's energy), so a
+    // silent student is told apart from a broken microphone.
+    this.voiceMeter = h('meter', { id: 'live-voice', min: 0, max: 0.3, low: 0.01, value: 0 });
     this.controlNote = h('p', { id: 'live-control-note', class: 'note', hidden: true }, t('live.control.on'));
     this.mediaNote = h('p', { id: 'live-media-note', class: 'warn', hidden: true });
+    // What of the student's sound works (their agent's media message).
+    this.studentMedia = h('p', { id: 'live-student-media', class: 'note', role: 'status', hidden: true });
     const endBtn = h('button', { type: 'button', class: 'danger', id: 'live-end', onclick: () => this.end() }, t('live.end'));
     this.bindInput();
     return h('section', { class: 'live' },
@@ -87,8 +93,9 @@ class LiveSession {
         this.controlBtn, this.muteBtn, this.camBtn, this.fullBtn,
         h('label', { for: 'live-screen' }, t('live.screen')), this.screenSel,
         h('span', { class: 'spacer' }),
+        h('label', { for: 'live-voice', class: 'voice' }, t('live.voice', { name: this.name }), this.voiceMeter),
         h('span', { class: 'quality' }, h('span', { class: 'visually-hidden' }, t('live.quality')), this.statsEl)),
-      this.controlNote, this.mediaNote, this.stage, this.audio);
+      this.controlNote, this.mediaNote, this.studentMedia, this.stage, this.audio);
   }
 
   status(key) { this.statusEl.textContent = this.t(key); }
@@ -220,6 +227,7 @@ class LiveSession {
       session: pc.createDataChannel('session', { ordered: true }),
     };
     this.channels.session.addEventListener('message', (ev) => this.onSession(ev.data));
+    this.channels.session.addEventListener('open', () => this.sendMedia());
     this.channels.keys.addEventListener('open', () => { this.controlBtn.disabled = false; });
 
     pc.addEventListener('track', (ev) => {
@@ -255,12 +263,36 @@ class LiveSession {
       }
       if (typeof m.current === 'number') this.screenSel.value = String(m.current);
       this.screenSel.disabled = m.screens.length < 2;
+    } else if (m.type === 'media') {
+      this.showStudentMedia(m);
     } else if (m.type === 'control_state') {
       if (!m.accepted && this.controlling) {
         this.stopControl(false);
         this.ctx.app.notify(this.t('live.control.refused', { reason: m.reason || '' }), true);
       }
     }
+  }
+
+  // showStudentMedia says what the professor cannot have: the student's
+  // voice (no microphone, or muted) or being heard (no speakers).
+  showStudentMedia(m) {
+    const notes = [];
+    if (m.microphone === 'missing') notes.push(this.t('live.student.nomic', { name: this.name }));
+    if (m.microphone === 'muted') notes.push(this.t('live.student.muted', { name: this.name }));
+    if (m.speaker === 'missing') notes.push(this.t('live.student.nospeaker', { name: this.name }));
+    this.studentMedia.textContent = notes.join(' ');
+    this.studentMedia.hidden = notes.length === 0;
+  }
+
+  // sendMedia tells the student's agent whether the camera and the
+  // microphone are on (a disabled camera still sends black frames).
+  sendMedia() {
+    const ch = this.channels.session;
+    if (!ch || ch.readyState !== 'open') return;
+    const mic = this.local && this.local.getAudioTracks()[0];
+    const cam = this.local && this.local.getVideoTracks()[0];
+    const state = (track, offWord) => (!track ? 'missing' : (track.enabled ? 'on' : offWord));
+    ch.send(JSON.stringify({ type: 'media', microphone: state(mic, 'muted'), camera: state(cam, 'off') }));
   }
 
   selectScreen() {
@@ -280,6 +312,7 @@ class LiveSession {
       btn.textContent = this.t(track.enabled ? 'live.camoff' : 'live.camon');
       this.camera.hidden = !track.enabled;
     }
+    this.sendMedia();
   }
 
   // Remote control ---------------------------------------------------------
@@ -405,11 +438,21 @@ class LiveSession {
     if (!this.pc) return;
     const report = await this.pc.getStats();
     let inbound = null;
+    let voice = null;
     let rtt = null;
     report.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') voice = s;
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime;
     });
+    if (voice) {
+      // RMS over the last second: energy is the sum of squared levels
+      // times duration, so sqrt(dE/dt) is the mean level.
+      const pv = this.lastVoice;
+      this.lastVoice = { e: voice.totalAudioEnergy || 0, d: voice.totalSamplesDuration || 0 };
+      const dd = pv ? this.lastVoice.d - pv.d : 0;
+      this.voiceMeter.value = dd > 0 ? Math.sqrt(Math.max(0, this.lastVoice.e - pv.e) / dd) : (voice.audioLevel || 0);
+    }
     if (!inbound) {
       this.statsEl.textContent = this.t('live.stats.none') + (rtt === null ? '' : ` · RTT ${Math.round(rtt * 1000)} ms`);
       return;
