@@ -129,6 +129,11 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, fmt.Errorf("new peer: twcc: %w", err)
 	}
+	// TWCC feedback on what the professor sends (camera, voice): without
+	// it the browser's bandwidth estimate stays where it started.
+	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		return nil, fmt.Errorf("new peer: twcc feedback: %w", err)
+	}
 	reg.Add(playoutDelayFactory{})
 
 	se := webrtc.SettingEngine{}
