@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -37,6 +38,7 @@ type Agent interface {
 	Select(lectureID int64)
 	SetServer(ctx context.Context, server string) error
 	RestartMonitor()
+	SetMuted(muted bool)
 }
 
 // Settings is where the settings window reads and saves; *config.Config is one.
@@ -98,6 +100,9 @@ type UI struct {
 	trayMenu *fyne.Menu
 	icons    map[string]fyne.Resource
 	stopped  atomic.Bool // Stop was called: the tray's bus connection is going away
+
+	camLatest  atomic.Pointer[image.Image] // the professor's latest camera picture
+	camPending atomic.Bool                 // a redraw of it is queued
 }
 
 // New builds the UI (no window is shown until Start).
@@ -276,6 +281,13 @@ func (u *UI) fillTrayMenu() {
 	head := fyne.NewMenuItem(u.statusLine(s), nil)
 	head.Disabled = true
 	items := []*fyne.MenuItem{head, fyne.NewMenuItemSeparator()}
+	if s.Live.Mode != app.LiveNone && (s.Live.Microphone == app.DeviceOn || s.Live.Microphone == app.DeviceMuted) {
+		label := u.tr.T("live.mute")
+		if s.Live.Microphone == app.DeviceMuted {
+			label = u.tr.T("live.unmute")
+		}
+		items = append(items, fyne.NewMenuItem(label, u.toggleMute), fyne.NewMenuItemSeparator())
+	}
 	if s.Phase == app.SignedOut {
 		items = append(items, fyne.NewMenuItem(u.tr.T("menu.signin"), u.ShowSignIn))
 	} else {
@@ -306,6 +318,7 @@ func (u *UI) SetLanguage(setting string) {
 	}
 	if u.banner != nil {
 		u.bannerText.set(u.bannerMessage(u.snapshot().Live), u.snapshot().Live.Mode)
+		u.showMedia(u.snapshot().Live)
 	}
 	u.apply(u.snapshot())
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,8 +77,14 @@ func (p *picture) CaptureInto(dst *image.RGBA) (*image.RGBA, error) {
 	return dst, nil
 }
 
-// liveHook hands the test the report function of the running lecture.
-type liveHook struct{ report chan func(app.Live) }
+// liveHook hands the test the report function of the running lecture, and
+// records the mute button's effect.
+type liveHook struct {
+	report chan func(app.Live)
+	muted  *atomic.Bool
+}
+
+func (h liveHook) SetMuted(m bool) { h.muted.Store(m) }
 
 func (h liveHook) RunLive(ctx context.Context, _ wire.Lecture, _ wire.User, report func(app.Live)) error {
 	select {
@@ -147,7 +154,7 @@ func setup(t *testing.T, language string) *fixture {
 	if err := cfg.Set(config.KeyLanguage, language); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{q: &uiQueue{}, t: t, srv: srv, cfg: cfg, live: liveHook{report: make(chan func(app.Live), 1)}, shots: os.Getenv("DIDACTO_SCREENSHOTS")}
+	f := &fixture{q: &uiQueue{}, t: t, srv: srv, cfg: cfg, live: liveHook{report: make(chan func(app.Live), 1), muted: &atomic.Bool{}}, shots: os.Getenv("DIDACTO_SCREENSHOTS")}
 	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	var u *UI
 	var umu sync.Mutex
@@ -359,12 +366,46 @@ func studentFlow(t *testing.T, language string) {
 	f.shot(u.lectures.w, "agent-lectures-"+language)
 	f.shot(u.status.w, "agent-status-monitored-"+language)
 
-	// A live session: the banner names the professor and stays until it ends.
+	// A live session: the banner names the professor and stays until it
+	// ends; the professor's camera shows in it with their name.
 	report := <-f.live.report
-	report(app.Live{Mode: app.LiveViewed, Professor: "Prof Kim"})
+	on := app.Live{Mode: app.LiveViewed, Professor: "Prof Kim", Microphone: app.DeviceOn, Speaker: app.DeviceOn, Camera: true}
+	report(on)
 	f.eventually("viewing banner", func() bool { return u.BannerText() == tr.T("live.viewing", "name", "Prof Kim") })
+	u.CameraFrame(cameraPicture())
+	f.eventually("camera shown", func() bool {
+		return u.bannerText.camBox.Visible() && u.bannerText.camera.Image != nil && u.bannerText.camera.Image.Bounds().Dx() == 320
+	})
+	if got := u.bannerText.caption.Text; got != "Prof Kim" {
+		t.Fatalf("camera caption %q", got)
+	}
+	if u.bannerText.notes.Visible() || !u.bannerText.mute.Visible() {
+		t.Fatalf("notes %q shown or mute hidden with every device working", u.bannerText.notes.Text)
+	}
 	f.shot(u.banner, "agent-banner-viewing-"+language)
-	report(app.Live{Mode: app.LiveControlled, Professor: "Prof Kim"})
+	// The mute button reaches the live runner.
+	test.Tap(u.bannerText.mute)
+	f.eventually("muted", func() bool { return f.live.muted.Load() && f.agent.Status().Muted })
+	on.Microphone = app.DeviceMuted
+	report(on)
+	f.eventually("unmute offered", func() bool { return u.bannerText.mute.Text == tr.T("live.unmute") })
+	test.Tap(u.bannerText.mute)
+	f.eventually("unmuted", func() bool { return !f.live.muted.Load() })
+	// A PC with no microphone and no speakers, a professor with the camera
+	// off and the microphone muted: the panel says all of it.
+	report(app.Live{Mode: app.LiveViewed, Professor: "Prof Kim", Microphone: app.DeviceMissing, Speaker: app.DeviceMissing, ProfessorMuted: true})
+	f.eventually("missing devices explained", func() bool {
+		n := u.bannerText.notes.Text
+		return strings.Contains(n, tr.T("live.no_microphone", "name", "Prof Kim")) &&
+			strings.Contains(n, tr.T("live.no_speaker", "name", "Prof Kim")) &&
+			strings.Contains(n, tr.T("live.professor_muted", "name", "Prof Kim")) &&
+			strings.Contains(n, tr.T("live.camera_off", "name", "Prof Kim"))
+	})
+	if u.bannerText.camBox.Visible() || u.bannerText.mute.Visible() {
+		t.Fatal("camera or mute button shown without camera and microphone")
+	}
+	f.shot(u.banner, "agent-banner-missing-"+language)
+	report(app.Live{Mode: app.LiveControlled, Professor: "Prof Kim", Microphone: app.DeviceOn, Speaker: app.DeviceOn, Camera: true})
 	f.eventually("controlling banner", func() bool { return u.BannerText() == tr.T("live.controlling", "name", "Prof Kim") })
 	f.shot(u.banner, "agent-banner-controlling-"+language)
 	if iconFor(f.agent.Status()) != assets.Controlled {
@@ -398,6 +439,26 @@ func studentFlow(t *testing.T, language string) {
 	u.confirmLeave(lec)
 	test.Tap(button(t, u.lectures.w.Canvas().Overlays().Top(), ""))
 	f.eventually("left", func() bool { return len(f.agent.Status().Lectures) == 0 })
+}
+
+// cameraPicture stands in for a decoded camera frame: a face-like blob on
+// a gradient, 320x240, in the decoder's own format.
+func cameraPicture() *image.YCbCr {
+	img := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+	for y := 0; y < 240; y++ {
+		for x := 0; x < 320; x++ {
+			dx, dy := x-160, y-110
+			v := uint8(60 + y/3)
+			if dx*dx+dy*dy < 60*60 {
+				v = 200
+			}
+			img.Y[y*img.YStride+x] = v
+		}
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = 110, 150
+	}
+	return img
 }
 
 type testLog struct{ t *testing.T }

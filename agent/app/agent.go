@@ -47,10 +47,31 @@ const (
 	LiveControlled                 // a professor controls mouse and keyboard
 )
 
-// Live is the live session state: who, and how.
+// Live is the live session state: who, how, and what of the session's
+// sound and camera works on this machine.
 type Live struct {
 	Mode      LiveMode
 	Professor string
+	// The student's devices while a session runs.
+	Microphone, Speaker Device
+	// Camera: the professor's camera is arriving (pictures go to the
+	// LiveRunner's camera sink); ProfessorMuted: they muted themselves.
+	Camera, ProfessorMuted bool
+}
+
+// Device is the state of one of the student's sound devices in a session.
+type Device int
+
+const (
+	DeviceNone    Device = iota // no session
+	DeviceOn                    // working
+	DeviceMuted                 // the microphone, muted by the student
+	DeviceMissing               // none on this machine, or it failed
+)
+
+// Muter is a LiveRunner that can mute the student's microphone.
+type Muter interface {
+	SetMuted(muted bool)
 }
 
 // LiveRunner runs the live-session side (signaling, streaming, control) for
@@ -70,6 +91,7 @@ type Status struct {
 	Selected int64 // 0: automatic
 	Live     Live
 	Reason   string // why Idle or Offline
+	Muted    bool   // the student muted their microphone (kept across sessions)
 }
 
 // TokenStore is the client's store plus a view of the live tokens.
@@ -540,6 +562,18 @@ func (a *Agent) monitorEnded(ctx context.Context, err error) {
 
 func (a *Agent) setLive(l Live) {
 	a.update(func(s *Status) { s.Live = l })
+}
+
+// SetMuted mutes or unmutes the student's microphone for the session
+// running now and the ones after.
+func (a *Agent) SetMuted(m bool) {
+	a.mu.Lock()
+	lr := a.cfg.Live
+	a.mu.Unlock()
+	if mu, ok := lr.(Muter); ok {
+		mu.SetMuted(m)
+	}
+	a.update(func(s *Status) { s.Muted = m })
 }
 
 // UseLive sets the live-session runner; call it before Run (the runner
