@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.String("system-config", "", "admin settings file (default: the OS's system path)")
 	fs.Bool("live", true, "headless: accept 1:1 live sessions (screen stream, remote control) from the lecture's professor")
 	fs.String("audio", "auto", "live-session sound: auto, off, or a sound system (pulseaudio, alsa, wasapi, coreaudio, …)")
+	fs.Bool("ice-loopback", false, "live sessions over loopback only (tests and benchmarks with the professor on this machine)")
 	fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -122,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		server := v.GetString("server")
 		liveHook = func(ctx context.Context, lec wire.Lecture, me wire.User) error {
 			r, err := live.New(live.Config{Server: server, Tokens: api, LectureID: lec.ID, StudentID: me.ID,
-				Audio: sound, NoAudio: !soundOn,
+				Audio: sound, NoAudio: !soundOn, LoopbackOnly: v.GetBool("ice-loopback"),
 				Logger: log.With("component", "live"),
 				OnState: func(s live.State) {
 					// Headless has no banner: the log is where a session shows.

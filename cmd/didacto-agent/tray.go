@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -21,6 +23,7 @@ import (
 	"github.com/didacto/didacto/agent/tokens"
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/ui"
 	"github.com/didacto/didacto/wire"
 )
@@ -113,7 +116,17 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "didacto-agent:", err)
 		return 2
 	}
-	agentLive := &liveRunner{agent: agent, log: log}
+	sound, soundOn, err := audio.FromSetting(v.GetString("audio"))
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent: --audio:", err)
+		return 2
+	}
+	agentLive := &liveRunner{agent: agent, log: log, sound: sound, noSound: !soundOn, loopback: v.GetBool("ice-loopback"),
+		camera: func(img *image.YCbCr) {
+			if u != nil {
+				u.CameraFrame(img)
+			}
+		}}
 	agent.UseLive(agentLive)
 	auto, autoErr := app.DefaultAutostart()
 	var autostart ui.Autostart
@@ -174,33 +187,69 @@ func listScreens() []string {
 	return out
 }
 
-// liveRunner runs agent/live's signaling runner for the monitored lecture
-// and reports its state to the tray.
+// liveRunner runs agent/live's signaling runner for the monitored lecture,
+// reports its state to the tray and hands the professor's camera to it.
 type liveRunner struct {
-	agent *app.Agent
-	log   *slog.Logger
+	agent    *app.Agent
+	log      *slog.Logger
+	sound    audio.Options
+	noSound  bool
+	loopback bool
+	camera   func(*image.YCbCr)
+
+	mu    sync.Mutex
+	muted bool
+	cur   *live.Runner
 }
 
 func (l *liveRunner) RunLive(ctx context.Context, lec wire.Lecture, student wire.User, report func(app.Live)) error {
 	r, err := live.New(live.Config{
 		Server: l.agent.Server(), Tokens: liveTokens{l.agent},
 		LectureID: lec.ID, StudentID: student.ID,
-		Logger: l.log.With("component", "live"),
-		OnState: func(s live.State) {
-			m := app.LiveNone
-			switch s.Mode {
-			case live.Viewed:
-				m = app.LiveViewed
-			case live.Controlled:
-				m = app.LiveControlled
-			}
-			report(app.Live{Mode: m, Professor: s.Professor})
-		},
+		Audio: l.sound, NoAudio: l.noSound, LoopbackOnly: l.loopback,
+		OnCamera: l.camera,
+		Logger:   l.log.With("component", "live"),
+		OnState:  func(s live.State) { report(appLive(s)) },
 	})
 	if err != nil {
 		return err
 	}
+	l.mu.Lock()
+	r.SetMuted(l.muted)
+	l.cur = r
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.cur = nil
+		l.mu.Unlock()
+	}()
 	return r.Run(ctx)
+}
+
+// SetMuted mutes the microphone now and in the lectures after.
+func (l *liveRunner) SetMuted(m bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.muted = m
+	if l.cur != nil {
+		l.cur.SetMuted(m)
+	}
+}
+
+func appLive(s live.State) app.Live {
+	m := app.LiveNone
+	switch s.Mode {
+	case live.Viewed:
+		m = app.LiveViewed
+	case live.Controlled:
+		m = app.LiveControlled
+	}
+	dev := func(d live.Device) app.Device {
+		return map[live.Device]app.Device{live.DeviceOn: app.DeviceOn, live.DeviceMuted: app.DeviceMuted,
+			live.DeviceMissing: app.DeviceMissing}[d]
+	}
+	return app.Live{Mode: m, Professor: s.Professor, Microphone: dev(s.Media.Microphone), Speaker: dev(s.Media.Speaker),
+		Camera: s.Media.Camera, ProfessorMuted: s.Media.ProfessorMuted}
 }
 
 // liveTokens gives the signaling runner the agent's session.
