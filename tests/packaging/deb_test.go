@@ -40,6 +40,13 @@ func TestAgentDeb(t *testing.T) {
 				t.Errorf("Depends %v lacks %s", deps, want)
 			}
 		}
+		// miniaudio dlopens the sound system: no NEEDED entry either.
+		if !slices.Contains(deps, "libpulse0 | libasound2") {
+			t.Errorf("Depends %v lacks the sound system", deps)
+		}
+		if rec := debField(t, deb1, "Recommends"); !strings.Contains(rec, "fonts-noto-cjk") {
+			t.Errorf("Recommends %q lacks a Hangul font", rec)
+		}
 		if !slices.ContainsFunc(deps, func(d string) bool { return strings.HasPrefix(d, "libvpx") }) ||
 			!slices.ContainsFunc(deps, func(d string) bool { return strings.HasPrefix(d, "libopus") }) {
 			t.Errorf("Depends %v lacks libvpx/libopus", deps)
