@@ -7,7 +7,7 @@
 # `git describe` (override with VERSION=…). Signing of the Windows .exe and
 # .msi: set SIGN_CERT (PEM certificate chain) and SIGN_KEY (PEM private key,
 # SIGN_PASS if encrypted); osslsigncode signs with SHA-256.
-# Tools and the mingw-w64 libvpx are cached under dist/cache (kept by `make`).
+# Tools and the mingw-w64 libvpx and libopus are cached under dist/cache (kept by `make`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -92,32 +92,46 @@ server_deb() {
     --target "$OUT/didacto-server_$(deb_version)_amd64.deb"
 }
 
-# libvpx for mingw-w64, from Debian's own source package (the same version as
-# libvpx-dev here, with its security patches), built once into the cache.
-# Only needed when the agent's Windows build imports rtc/vp8.
-mingw_libvpx() {
-  local ver prefix src
-  ver=$(dpkg-query -W -f='${source:Version}' libvpx-dev)
-  prefix=$cache/libvpx-$ver-mingw64
-  if [ -f "$prefix/lib/pkgconfig/vpx.pc" ]; then echo "$prefix"; return; fi
-  src=$cache/src/libvpx-$ver
+# A C library for mingw-w64, from Debian's own source package (the same
+# version as its -dev package here, with Debian's security patches), built
+# once into the cache: mingw_lib SRCPKG DEVPKG PCNAME CONFIGURE-ARGS…
+# prints the install prefix. CONFIGURE-ARGS are the cross-build flags of
+# the library's own configure script.
+mingw_lib() {
+  local srcpkg=$1 devpkg=$2 pc=$3 ver prefix src
+  shift 3
+  ver=$(dpkg-query -W -f='${source:Version}' "$devpkg")
+  prefix=$cache/$srcpkg-$ver-mingw64
+  if [ -f "$prefix/lib/pkgconfig/$pc.pc" ]; then echo "$prefix"; return; fi
+  src=$cache/src/$srcpkg-$ver
   rm -rf "$src" && mkdir -p "$src/apt/lists/partial" && (
     cd "$src"
     echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $(. /etc/os-release && echo "$VERSION_CODENAME") main" >apt/sources.list
     opts=(-o "Dir::Etc::SourceList=$src/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$src/apt/lists")
     apt-get "${opts[@]}" update -qq
-    apt-get "${opts[@]}" source --download-only "libvpx=$ver" >/dev/null
-    dpkg-source -x ./libvpx_*.dsc tree >/dev/null
+    apt-get "${opts[@]}" source --download-only "$srcpkg=$ver" >/dev/null
+    dpkg-source -x ./"${srcpkg}"_*.dsc tree >/dev/null
     mkdir build && cd build
-    CROSS=x86_64-w64-mingw32- ../tree/configure --target=x86_64-win64-gcc --prefix="$prefix" \
-      --as=nasm --enable-vp8 --disable-vp9 --enable-static --disable-shared \
-      --disable-examples --disable-tools --disable-docs --disable-unit-tests >configure.log
+    ../tree/configure --prefix="$prefix" "$@" >configure.log 2>&1 || { tail -30 configure.log >&2; exit 1; }
     make -j"$(nproc)" >make.log 2>&1 || { tail -30 make.log >&2; exit 1; }
     make install >/dev/null
   ) >&2
   rm -rf "$src"
-  sed -i "s|^prefix=.*|prefix=$prefix|" "$prefix/lib/pkgconfig/vpx.pc"
+  sed -i "s|^prefix=.*|prefix=$prefix|" "$prefix/lib/pkgconfig/$pc.pc"
   echo "$prefix"
+}
+
+mingw_libvpx() {
+  CROSS=x86_64-w64-mingw32- mingw_lib libvpx libvpx-dev vpx --target=x86_64-win64-gcc \
+    --as=nasm --enable-vp8 --disable-vp9 --enable-static --disable-shared \
+    --disable-examples --disable-tools --disable-docs --disable-unit-tests
+}
+
+# No fortified memcpy (__memcpy_chk needs libssp, which the .exe would
+# then have to link) and no stack protector, as in the libvpx build.
+mingw_libopus() {
+  CPPFLAGS=-D_FORTIFY_SOURCE=0 mingw_lib opus libopus-dev opus --host=x86_64-w64-mingw32 --enable-static --disable-shared \
+    --disable-doc --disable-extra-programs --disable-stack-protector
 }
 
 # An .ico holding the 256x256 PNG as is (Windows Vista and later read it).
@@ -142,10 +156,15 @@ sign() { # sign IN OUT
 windows() {
   echo "== windows agent $VERSION"
   local w=$build/windows env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++)
-  if env "${env[@]}" go list -deps ./cmd/didacto-agent | grep -qx 'github.com/didacto/didacto/rtc/vp8'; then
-    local vpx
-    vpx=$(mingw_libvpx)
-    env+=(PKG_CONFIG_LIBDIR="$vpx/lib/pkgconfig" PKG_CONFIG_PATH="$vpx/lib/pkgconfig")
+  # The agent's C libraries, cross-built, found through pkg-config.
+  local deps pcdirs=()
+  deps=$(env "${env[@]}" go list -deps ./cmd/didacto-agent)
+  if grep -qx 'github.com/didacto/didacto/rtc/vp8' <<<"$deps"; then pcdirs+=("$(mingw_libvpx)/lib/pkgconfig"); fi
+  if grep -qx 'github.com/didacto/didacto/rtc/opus' <<<"$deps"; then pcdirs+=("$(mingw_libopus)/lib/pkgconfig"); fi
+  if [ ${#pcdirs[@]} -gt 0 ]; then
+    local pcpath
+    pcpath=$(IFS=:; echo "${pcdirs[*]}")
+    env+=(PKG_CONFIG_LIBDIR="$pcpath" PKG_CONFIG_PATH="$pcpath")
   fi
   # -extldflags=-static: winpthread and libgcc go into the .exe, which then
   # imports only Windows' own DLLs.
