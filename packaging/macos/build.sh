@@ -25,6 +25,15 @@ if go list -deps ./cmd/didacto-agent | grep -qx 'github.com/didacto/didacto/rtc/
     make -j"$(sysctl -n hw.ncpu)" >/dev/null && make install >/dev/null)
   export PKG_CONFIG_PATH=$vpx/lib/pkgconfig
 fi
+# libopus statically too, when the agent links rtc/opus (live-session voice).
+if go list -deps ./cmd/didacto-agent | grep -qx 'github.com/didacto/didacto/rtc/opus'; then
+  opus=$work/opus
+  git clone -q --depth 1 --branch v1.3.1 https://github.com/xiph/opus "$work/opus-src"
+  cmake -S "$work/opus-src" -B "$work/opus-build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$opus" \
+    -DBUILD_SHARED_LIBS=OFF -DOPUS_BUILD_PROGRAMS=OFF -DOPUS_STACK_PROTECTOR=OFF >/dev/null
+  cmake --build "$work/opus-build" -j"$(sysctl -n hw.ncpu)" >/dev/null && cmake --install "$work/opus-build" >/dev/null
+  export PKG_CONFIG_PATH=$opus/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+fi
 
 CGO_ENABLED=1 go build -trimpath \
   -ldflags "-s -w -X github.com/didacto/didacto/internal/version.Version=$VERSION" \
@@ -41,6 +50,9 @@ plist="$work/$app/Contents/Info.plist"
 /usr/libexec/PlistBuddy -c "Add :LSUIElement bool true" "$plist" 2>/dev/null ||
   /usr/libexec/PlistBuddy -c "Set :LSUIElement true" "$plist"
 /usr/libexec/PlistBuddy -c "Add :DidactoVersion string $VERSION" "$plist"
+# macOS asks the student before the microphone is used; without this key
+# it refuses and the session goes on without the student's voice.
+/usr/libexec/PlistBuddy -c "Add :NSMicrophoneUsageDescription string DIDACTO sends your voice to your professor during a live session." "$plist"
 if [ -n "${MACOS_SIGN_APP:-}" ]; then
   codesign --force --options runtime --timestamp --sign "$MACOS_SIGN_APP" "$work/$app"
 fi
