@@ -4,7 +4,9 @@ package capture
 
 import (
 	"image"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/kbinani/screenshot"
@@ -123,9 +125,34 @@ func BenchmarkDiffers(b *testing.B) {
 }
 
 // BenchmarkFrame1080pTo320 is one whole agent tick on a changed screen:
-// capture, scale, fingerprint, encode.
+// capture, scale, fingerprint, encode, with a real xterm full of text on
+// the screen (scaling and JPEG cost depend on the content).
 func BenchmarkFrame1080pTo320(b *testing.B) {
-	c := benchCapturer(b, false)
+	d := testenv.StartXvfb(b, "1920x1080x24")
+	term := exec.Command(testenv.LookPath(b, "xterm"), "-geometry", "240x70+0+0", "-e", "sh", "-c",
+		"ls -lR /usr/share/doc | head -n 400; sleep 600")
+	term.Env = d.Env()
+	tp, err := testenv.StartProc(term)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tp.Stop(2 * time.Second) })
+	c, err := New(Options{Screen: AllScreens, Getenv: envOf(d)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	// Wait until the text is drawn: the picture is no longer one colour.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		img, err := c.Capture()
+		if err == nil && !uniform(img) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the xterm never drew")
+		}
+	}
+	b.ResetTimer()
 	var (
 		img *image.RGBA
 		s   Scaler
@@ -142,4 +169,14 @@ func BenchmarkFrame1080pTo320(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// uniform reports a picture of a single colour.
+func uniform(img *image.RGBA) bool {
+	for i := 4; i < len(img.Pix); i += 4 {
+		if img.Pix[i] != img.Pix[0] || img.Pix[i+1] != img.Pix[1] || img.Pix[i+2] != img.Pix[2] {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +30,9 @@ type Pulse struct {
 	dir    string
 	parec  string
 	pactl  string
+
+	speaking atomic.Bool
+	spoke    chan time.Time
 }
 
 // StartPulse starts PulseAudio in a temp dir (no D-Bus, no autospawn, no
@@ -36,7 +42,7 @@ type Pulse struct {
 func StartPulse(tb testing.TB, micFreq int) *Pulse {
 	tb.Helper()
 	bin := LookPath(tb, "pulseaudio")
-	p := &Pulse{Freq: micFreq, parec: LookPath(tb, "parec"), pactl: LookPath(tb, "pactl")}
+	p := &Pulse{Freq: micFreq, parec: LookPath(tb, "parec"), pactl: LookPath(tb, "pactl"), spoke: make(chan time.Time)}
 	// A short path: unix socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "pa")
 	if err != nil {
@@ -113,17 +119,28 @@ set-default-source mic
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	tb.Cleanup(func() { close(stop); <-done; syscall.Close(fd) })
-	go func() { // 20 ms of tone every 20 ms, as a real microphone delivers it
+	p.speaking.Store(true)
+	go func() { // 20 ms of tone (or silence) every 20 ms, as a real microphone delivers it
 		defer close(done)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		frame := make([]byte, 2*960)
 		for n := 0; ; n += 960 {
+			on := p.speaking.Load()
 			for i := 0; i < 960; i++ {
-				v := int16(8000 * math.Sin(2*math.Pi*float64(micFreq)*float64(n+i)/48000))
+				v := int16(0)
+				if on {
+					v = int16(8000 * math.Sin(2*math.Pi*float64(micFreq)*float64(n+i)/48000))
+				}
 				binary.LittleEndian.PutUint16(frame[2*i:], uint16(v))
 			}
 			_, _ = syscall.Write(fd, frame) // EAGAIN: nobody is listening
+			if on {
+				select { // the first tone frame since Speak(true) is written now
+				case p.spoke <- time.Now():
+				default:
+				}
+			}
 			select {
 			case <-stop:
 				return
@@ -167,6 +184,87 @@ func (p *Pulse) sinkLatency() (time.Duration, error) {
 	us, err := strconv.Atoi(string(m[1]))
 	return time.Duration(us) * time.Microsecond, err
 }
+
+// Speak turns the microphone's tone on or off (it starts on). Turning it on
+// returns when the first tone frame went into PulseAudio, and when: the
+// start of a measured utterance.
+func (p *Pulse) Speak(on bool) time.Time {
+	p.speaking.Store(on)
+	if !on {
+		return time.Now()
+	}
+	return <-p.spoke
+}
+
+// Recording is a running recording of the speaker sink, 20 ms at a time,
+// each chunk stamped with when it arrived.
+type Recording struct {
+	proc   *Proc
+	mu     sync.Mutex
+	chunks []Chunk
+}
+
+// Chunk is 20 ms of recorded speaker output and its arrival time.
+type Chunk struct {
+	At  time.Time
+	PCM []int16
+}
+
+// StartRecording records the speaker sink until the test ends or Stop.
+func (p *Pulse) StartRecording(tb testing.TB) *Recording {
+	tb.Helper()
+	cmd := exec.Command(p.parec, "--device=speaker.monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw",
+		"--latency-msec=10")
+	cmd.Env = p.env(os.Environ())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &Recording{}
+	if r.proc, err = StartProc(cmd); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(r.Stop)
+	go func() {
+		buf := make([]byte, 2*960)
+		for {
+			if _, err := io.ReadFull(out, buf); err != nil {
+				return
+			}
+			pcm := make([]int16, 960)
+			for i := range pcm {
+				pcm[i] = int16(binary.LittleEndian.Uint16(buf[2*i:]))
+			}
+			r.mu.Lock()
+			r.chunks = append(r.chunks, Chunk{At: time.Now(), PCM: pcm})
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+// Onset is the arrival of the first chunk after t whose RMS passes level
+// (0..1 of full scale).
+func (r *Recording) Onset(after time.Time, level float64) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.chunks {
+		if !c.At.After(after) {
+			continue
+		}
+		var sum float64
+		for _, s := range c.PCM {
+			sum += float64(s) * float64(s)
+		}
+		if math.Sqrt(sum/float64(len(c.PCM)))/32768 >= level {
+			return c.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Stop ends the recording.
+func (r *Recording) Stop() { r.proc.Stop(2 * time.Second) }
 
 // zeroReader is an endless stream of zero bytes (silence).
 type zeroReader struct{}

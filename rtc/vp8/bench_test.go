@@ -153,3 +153,47 @@ func BenchmarkKeyframe(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeCamera decodes a professor's 320x240 camera at 300 kbps
+// (a moving picture), what the agent does 30 times a second in a session.
+func BenchmarkDecodeCamera(b *testing.B) {
+	enc, err := NewEncoder(Config{Width: 320, Height: 240, BitrateKbps: 300})
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := NewI420(320, 240)
+	var frames [][]byte
+	for i := 0; i < 90; i++ {
+		for y := 0; y < 240; y++ {
+			for x := 0; x < 320; x++ {
+				img.Y[y*img.YStride+x] = byte((x-160)*(x-160)/64 + (y+3*i)%240)
+			}
+		}
+		out, err := enc.Encode(img, time.Duration(i)*33*time.Millisecond, i == 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range out {
+			frames = append(frames, f.Data)
+		}
+	}
+	enc.Close()
+	dec, err := NewDecoder(DecoderConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { dec.Close() }()
+	cpu := cpuTime(b)
+	for i := 0; b.Loop(); i++ {
+		if i%len(frames) == 0 { // start over at the keyframe
+			dec.Close()
+			if dec, err = NewDecoder(DecoderConfig{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := dec.Decode(frames[i%len(frames)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportTimes(b, cpuTime(b)-cpu)
+}
