@@ -88,7 +88,7 @@ func (s *Server) paymentService() (*payment.Service, error) {
 	pc := s.cfg.PortOne
 	cfg := payment.Config{V1Key: pc.V1Key, V1Secret: pc.V1Secret, V1StoreCode: pc.V1StoreCode, V1PG: pc.V1PG,
 		V1BaseURL: pc.V1BaseURL, V2Secret: pc.V2Secret, V2StoreID: pc.V2StoreID, V2ChannelKey: pc.V2Channel,
-		V2BaseURL: pc.V2BaseURL, WebhookSecrets: pc.WebhookSecrets}
+		V2BaseURL: pc.V2BaseURL, WebhookSecrets: pc.WebhookSecrets, V1SDKURL: pc.V1SDKURL, V2SDKURL: pc.V2SDKURL}
 	for _, p := range pc.Plans {
 		cfg.Plans = append(cfg.Plans, payment.Plan{ID: p.ID, Name: p.Name, PriceKRW: p.PriceKRW, Period: p.Period})
 	}
@@ -235,7 +235,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	mux.Handle("GET /api/openapi.json", doc)
-	mux.ServeMux.Handle("/", console.Handler())
+	mux.ServeMux.Handle("/", console.Handler(console.Options{PaymentOrigins: pay.BrowserOrigins()}))
 	// Unknown API paths answer problem+json, not the console's HTML.
 	mux.ServeMux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)

@@ -38,6 +38,7 @@ const (
 // the payment window for an order.
 type PortOneCheckout struct {
 	Version string `json:"version"` // "v1" (IAMPORT.request_pay) or "v2" (PortOne.requestPayment)
+	SDKURL  string `json:"sdk_url"` // the browser SDK to load for it
 	// V1: IMP.init(store_code); request_pay({pg, merchant_uid, amount, name}).
 	StoreCode string `json:"store_code,omitempty"`
 	PG        string `json:"pg,omitempty"`

@@ -43,7 +43,9 @@ type PortOne struct {
 	V2Secret, V2StoreID, V2Channel string
 	WebhookSecrets                 []string
 	V1BaseURL, V2BaseURL           string
-	Plans                          []Plan // empty: the built-in plans
+	// The browser SDKs the payment page loads (PortOne's CDN by default).
+	V1SDKURL, V2SDKURL string
+	Plans              []Plan // empty: the built-in plans
 }
 
 // Plan is a Premium plan from the config file (`plans:` list).
@@ -83,6 +85,8 @@ func Load(args []string) (Config, error) {
 	fs.StringSlice("portone-webhook-secrets", nil, "PortOne V2 webhook secrets (whsec_…), two during rotation")
 	fs.String("portone-v1-base-url", "https://api.iamport.kr", "PortOne V1 API base URL")
 	fs.String("portone-v2-base-url", "https://api.portone.io", "PortOne V2 API base URL")
+	fs.String("portone-v1-sdk-url", "https://cdn.iamport.kr/v1/iamport.js", "PortOne V1 browser SDK the payment page loads")
+	fs.String("portone-v2-sdk-url", "https://cdn.portone.io/v2/browser-sdk.js", "PortOne V2 browser SDK the payment page loads")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -115,7 +119,8 @@ func Load(args []string) (Config, error) {
 			V2StoreID: v.GetString("portone-v2-store-id"), V2Channel: v.GetString("portone-v2-channel-key"),
 			WebhookSecrets: stringList(v, "portone-webhook-secrets"),
 			V1BaseURL:      v.GetString("portone-v1-base-url"), V2BaseURL: v.GetString("portone-v2-base-url"),
-			V1PG: v.GetString("portone-v1-pg"),
+			V1PG: v.GetString("portone-v1-pg"), V1SDKURL: v.GetString("portone-v1-sdk-url"),
+			V2SDKURL: v.GetString("portone-v2-sdk-url"),
 		},
 	}
 	plans, err := loadPlans(v)

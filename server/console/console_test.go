@@ -24,7 +24,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 func TestHandlerServesWithCSP(t *testing.T) {
-	h := console.Handler()
+	h := console.Handler(console.Options{PaymentOrigins: []string{"https://cdn.iamport.kr", "https://*.iamport.kr"}})
 	for _, tc := range []struct {
 		path, wantType, wantBody string
 	}{
@@ -53,6 +53,34 @@ func TestHandlerServesWithCSP(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: %d", rec.Code)
+	}
+}
+
+// TestPaymentPageAloneAllowsTheSDK: only /pay may load PortOne's script,
+// and only when payments are on.
+func TestPaymentPageAloneAllowsTheSDK(t *testing.T) {
+	get := func(h http.Handler, path string) (*httptest.ResponseRecorder, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec, rec.Header().Get("Content-Security-Policy")
+	}
+	on := console.Handler(console.Options{PaymentOrigins: []string{"https://cdn.iamport.kr", "https://*.iamport.kr"}})
+	rec, csp := get(on, console.PayPath)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `src="/js/pay.js"`) {
+		t.Fatalf("GET /pay: %d %q", rec.Code, rec.Body.String())
+	}
+	if !strings.Contains(csp, "script-src 'self' https://cdn.iamport.kr https://*.iamport.kr;") ||
+		!strings.Contains(csp, "frame-src https://cdn.iamport.kr https://*.iamport.kr;") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("payment page CSP %q", csp)
+	}
+	for _, path := range []string{"/", "/pay.html", "/js/pay.js", "/lectures/3"} {
+		if _, csp := get(on, path); strings.Contains(csp, "iamport") {
+			t.Errorf("GET %s allows the gateway: %q", path, csp)
+		}
+	}
+	off := console.Handler(console.Options{})
+	if _, csp := get(off, console.PayPath); strings.Contains(csp, "iamport") || !strings.Contains(csp, "script-src 'self';") {
+		t.Errorf("payments off: /pay CSP %q", csp)
 	}
 }
 
@@ -165,8 +193,9 @@ func needE2E(t testing.TB) e2e {
 	return e2e{node: node, chromium: chromium, dir: dir}
 }
 
-// run runs one e2e script with env added, failing the test with its output.
-func (e e2e) run(t testing.TB, ctx context.Context, script string, env ...string) {
+// run runs one e2e script with env added, failing the test with its output,
+// and returns the output.
+func (e e2e) run(t testing.TB, ctx context.Context, script string, env ...string) string {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, e.node, filepath.Join(e.dir, script))
 	cmd.Dir = e.dir
@@ -181,6 +210,7 @@ func (e e2e) run(t testing.TB, ctx context.Context, script string, env ...string
 	if err != nil {
 		t.Fatalf("%s: %v", script, err)
 	}
+	return out.String()
 }
 
 // writeFrames writes n distinct JPEG screens for the fake students to upload.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/didacto/didacto/wire"
@@ -43,6 +44,12 @@ type Config struct {
 	V2ChannelKey string
 	V2BaseURL    string
 
+	// V1SDKURL and V2SDKURL are the browser SDKs the console's payment page
+	// loads (defaults: PortOne's CDN). A test or an offline mirror may
+	// serve them elsewhere; their origins are allowed on that page only.
+	V1SDKURL string
+	V2SDKURL string
+
 	// WebhookSecrets are the whsec_ secrets V2 webhooks are signed with; two
 	// may be active while rotating. Without one V2 webhooks are refused.
 	WebhookSecrets []string
@@ -70,6 +77,14 @@ func (c Config) Validate() error {
 	if n := count(c.V2Secret, c.V2StoreID, c.V2ChannelKey); n != 0 && n != 3 {
 		errs = append(errs, errors.New("payment: V2 needs API secret, store id and channel key together"))
 	}
+	for _, u := range []string{c.V1SDKURL, c.V2SDKURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			errs = append(errs, fmt.Errorf("payment: SDK URL %q must be an absolute http(s) URL", u))
+		}
+	}
 	seen := map[string]bool{}
 	for _, p := range c.Plans {
 		switch {
@@ -85,6 +100,22 @@ func (c Config) Validate() error {
 		seen[p.ID] = true
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultV1SDKURL and DefaultV2SDKURL are PortOne's browser SDKs.
+const (
+	DefaultV1SDKURL = "https://cdn.iamport.kr/v1/iamport.js"
+	DefaultV2SDKURL = "https://cdn.portone.io/v2/browser-sdk.js"
+)
+
+func (c Config) withDefaults() Config {
+	if c.V1SDKURL == "" {
+		c.V1SDKURL = DefaultV1SDKURL
+	}
+	if c.V2SDKURL == "" {
+		c.V2SDKURL = DefaultV2SDKURL
+	}
+	return c
 }
 
 func count(ss ...string) int {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/didacto/didacto/server/payment/portone"
@@ -49,6 +50,7 @@ func New(cfg Config, st Store, logger *slog.Logger, now func() time.Time) (*Serv
 	if len(cfg.Plans) == 0 {
 		cfg.Plans = DefaultPlans()
 	}
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,10 +161,30 @@ func (s *Service) wireOrder(o Order) wire.Order {
 	}
 	if o.Gateway == GatewayV2 {
 		w.PortOne.StoreID, w.PortOne.ChannelKey, w.PortOne.PaymentID = s.cfg.V2StoreID, s.cfg.V2ChannelKey, o.MerchantUID
+		w.PortOne.SDKURL = s.cfg.V2SDKURL
 	} else {
 		w.PortOne.StoreCode, w.PortOne.PG = s.cfg.V1StoreCode, s.cfg.V1PG
+		w.PortOne.SDKURL = s.cfg.V1SDKURL
 	}
 	return w
+}
+
+// BrowserOrigins are the origins the console's payment page must allow
+// for the gateway in use (nil when payments are off): the SDK's own, and
+// PortOne's hosts its window talks to and frames.
+func (s *Service) BrowserOrigins() []string {
+	if !s.Enabled() {
+		return nil
+	}
+	sdk, hosts := s.cfg.V1SDKURL, []string{"https://*.iamport.kr", "https://*.iamport.co"}
+	if s.v2 != nil {
+		sdk, hosts = s.cfg.V2SDKURL, []string{"https://*.portone.io"}
+	}
+	out := []string{}
+	if u, err := url.Parse(sdk); err == nil && u.Host != "" {
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return append(out, hosts...)
 }
 
 // Complete verifies, after the browser's payment window closed, the payment

@@ -101,6 +101,7 @@ func New(tb testing.TB, now func() time.Time) *Server {
 	v2 := http.NewServeMux()
 	v2.HandleFunc("GET /payments/{id}", s.v2Payment)
 	v2.HandleFunc("POST /payments/{id}/cancel", s.v2Cancel)
+	s.sdkHandlers(v1, v2)
 	ts1 := httptest.NewServer(s.gate(v1))
 	ts2 := httptest.NewServer(s.gate(v2))
 	tb.Cleanup(ts1.Close)
