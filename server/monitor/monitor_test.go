@@ -221,9 +221,16 @@ func TestMonitorGridFramesAndStream(t *testing.T) {
 	}
 	l.prof.Do("GET", l.path(fmt.Sprintf("/students/%d/frame", s2.User.ID)), nil, nil).Code(t, 404, wire.CodeNotFound)
 
-	// A keep-alive keeps the same version and sends no event; a new
-	// picture bumps the version.
+	// A keep-alive keeps the same version and tells the console the
+	// student is still there; a new picture bumps the version.
+	time.Sleep(10 * time.Millisecond)
 	upload(l.student, l.lecture.ID, nil, "", time.Now(), map[string]string{wire.HeaderFrameUnchanged: "1"})
+	e = next()
+	var evk wire.MonitorEvent
+	_ = json.Unmarshal([]byte(e[1]), &evk)
+	if evk.Tile.Version != ev.Tile.Version || evk.Tile.LastSeen == nil || !evk.Tile.LastSeen.After(*ev.Tile.LastSeen) {
+		t.Fatalf("keep-alive event %+v after %+v: want the same version, a later last_seen", evk.Tile, ev.Tile)
+	}
 	upload(l.student, l.lecture.ID, testJPEG(t, 320, 180, color.RGBA{0, 0, 255, 255}), "image/jpeg", time.Now(), nil)
 	e = next()
 	var ev2 wire.MonitorEvent

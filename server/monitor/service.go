@@ -169,6 +169,11 @@ func (s *Service) putFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 			return err
 		default:
 			tile = s.tileFor(f, store.Member{StudentID: id.UserID, Name: id.Name}, now)
+			// The console learns that the picture is still current (same
+			// version, newer last_seen): a student reading a page is online.
+			if err := s.notify.Publish(r.Context(), lid, tile); err != nil {
+				s.logger.Warn("publishing presence", "lecture_id", lid, "err", err)
+			}
 		}
 		s.ingested.Add(`kind="keepalive"`, 1)
 	} else {

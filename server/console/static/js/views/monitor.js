@@ -3,7 +3,9 @@
 // view load their frames, so a class of 100 stays cheap.
 import { h } from '../dom.js';
 
-const staleAfterMs = 5000; // ~2 capture intervals (2 s while watched) plus slack
+// An unchanged screen is confirmed by a keep-alive every third interval
+// (6 s while watched): a picture older than that plus slack may be out of date.
+const staleAfterMs = 10000;
 const offlineAfterMs = 60000; // the server's frame TTL
 const sizeKey = 'didacto.tileSize';
 
