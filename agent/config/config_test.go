@@ -130,3 +130,40 @@ func TestSystemPath(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAdminFile(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to create a root-owned file") // make test and CI run as root
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(good, []byte("locked: [server]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckAdminFile(good, "/etc/didacto/agent.yaml"); err != nil {
+		t.Errorf("a root-owned 0644 file: %v", err)
+	}
+	open := filepath.Join(dir, "open.yaml")
+	if err := os.WriteFile(open, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckAdminFile(open, ""); err == nil {
+		t.Error("a world-writable file was accepted as the admin's")
+	}
+	student := filepath.Join(dir, "student.yaml")
+	if err := os.WriteFile(student, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(student, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckAdminFile(student, ""); err == nil {
+		t.Error("a file owned by a user was accepted as the admin's")
+	}
+	if err := CheckAdminFile(filepath.Join(dir, "missing.yaml"), ""); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}

@@ -328,6 +328,13 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 		if m.Role != wire.RoleProfessor {
 			return nil
 		}
+		r.mu.Lock()
+		stale := r.profEpoch != 0 && m.Epoch < r.profEpoch
+		r.mu.Unlock()
+		if stale { // from a professor session that was replaced meanwhile
+			r.log.Debug("ignoring an offer of a replaced professor session", "epoch", m.Epoch)
+			return nil
+		}
 		r.endSession(nil, "new offer")
 		if err := r.startSession(ctx, m); err != nil {
 			r.log.Warn("starting live session", "err", err)

@@ -35,6 +35,10 @@ const keyringService = "didacto-agent"
 func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
 	opts := config.DefaultOptions(fs)
 	if p, _ := fs.GetString("system-config"); p != "" {
+		if err := config.CheckAdminFile(p, opts.SystemFile); err != nil {
+			fmt.Fprintln(stderr, "didacto-agent: --system-config:", err)
+			return 2
+		}
 		opts.SystemFile = p
 	}
 	cfg, err := config.Load(opts)
