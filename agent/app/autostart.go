@@ -14,11 +14,17 @@ import (
 // Windows, a LaunchAgent on macOS); the app does not change it.
 var ErrManaged = errors.New("autostart is managed by the installer on this system")
 
-// Autostart manages the user's XDG autostart entry on Linux and BSDs.
+// Autostart manages the user's XDG autostart entry on Linux and BSDs. A
+// package may install a system-wide entry (/etc/xdg/autostart); the user's
+// entry of the same name overrides it, so turning autostart off there
+// writes one with Hidden=true, as the XDG autostart spec says.
 type Autostart struct {
 	Path string // e.g. ~/.config/autostart/didacto-agent.desktop
 	Exec string // the command line to start
 	GOOS string
+	// SystemDirs are the XDG config dirs holding system autostart entries
+	// (default $XDG_CONFIG_DIRS, or /etc/xdg).
+	SystemDirs []string
 }
 
 // DefaultAutostart is the entry for this user and executable.
@@ -31,41 +37,64 @@ func DefaultAutostart() (Autostart, error) {
 	if err != nil {
 		return Autostart{}, fmt.Errorf("autostart: %w", err)
 	}
-	return Autostart{Path: filepath.Join(dir, "autostart", "didacto-agent.desktop"), Exec: exe, GOOS: runtime.GOOS}, nil
+	sys := filepath.SplitList(os.Getenv("XDG_CONFIG_DIRS"))
+	if len(sys) == 0 {
+		sys = []string{"/etc/xdg"}
+	}
+	return Autostart{Path: filepath.Join(dir, "autostart", "didacto-agent.desktop"), Exec: exe, GOOS: runtime.GOOS,
+		SystemDirs: sys}, nil
+}
+
+// systemEntry reports whether a package installed a system-wide entry.
+func (a Autostart) systemEntry() bool {
+	for _, d := range a.SystemDirs {
+		if _, err := os.Stat(filepath.Join(d, "autostart", filepath.Base(a.Path))); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (a Autostart) managed() bool { return a.GOOS == "windows" || a.GOOS == "darwin" }
 
-// Enabled reports whether the entry exists.
+// Enabled reports whether the agent starts at login: the user's entry
+// unless it hides itself, else the system's.
 func (a Autostart) Enabled() (bool, error) {
 	if a.managed() {
 		return false, ErrManaged
 	}
-	_, err := os.Stat(a.Path)
+	b, err := os.ReadFile(a.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return a.systemEntry(), nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("autostart: %w", err)
 	}
+	for _, line := range strings.Split(string(b), "\n") {
+		switch strings.TrimSpace(line) {
+		case "Hidden=true", "X-GNOME-Autostart-enabled=false":
+			return false, nil
+		}
+	}
 	return true, nil
 }
 
-// Set writes or removes the entry.
+// Set turns autostart on or off for this user.
 func (a Autostart) Set(on bool) error {
 	if a.managed() {
 		return ErrManaged
 	}
-	if !on {
+	system := a.systemEntry()
+	if on == system { // the system entry alone does it (or nothing at all)
 		if err := os.Remove(a.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("autostart: %w", err)
 		}
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(a.Path), 0o755); err != nil {
-		return fmt.Errorf("autostart: %w", err)
+	if !on { // hide the system entry for this user
+		return a.write([]string{"[Desktop Entry]", "Type=Application", "Name=DIDACTO agent", "Hidden=true", ""})
 	}
-	body := strings.Join([]string{
+	return a.write([]string{
 		"[Desktop Entry]",
 		"Type=Application",
 		"Name=DIDACTO agent",
@@ -76,8 +105,14 @@ func (a Autostart) Set(on bool) error {
 		"Terminal=false",
 		"X-GNOME-Autostart-enabled=true",
 		"",
-	}, "\n")
-	if err := os.WriteFile(a.Path, []byte(body), 0o644); err != nil {
+	})
+}
+
+func (a Autostart) write(lines []string) error {
+	if err := os.MkdirAll(filepath.Dir(a.Path), 0o755); err != nil {
+		return fmt.Errorf("autostart: %w", err)
+	}
+	if err := os.WriteFile(a.Path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		return fmt.Errorf("autostart: %w", err)
 	}
 	return nil

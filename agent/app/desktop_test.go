@@ -65,6 +65,41 @@ func TestAutostart(t *testing.T) {
 	if on, _ := a.Enabled(); on {
 		t.Fatal("still enabled after Set(false)")
 	}
+	if _, err := os.Stat(a.Path); err == nil {
+		t.Fatal("Set(false) without a system entry left a user entry")
+	}
+
+	// The package's system-wide entry (/etc/xdg/autostart): on at first;
+	// off writes a hiding user entry; on again removes it.
+	sys := filepath.Join(dir, "xdg")
+	if err := os.MkdirAll(filepath.Join(sys, "autostart"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sys, "autostart", "didacto-agent.desktop"), []byte("[Desktop Entry]\nExec=didacto-agent\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.SystemDirs = []string{filepath.Join(dir, "none"), sys}
+	if on, err := a.Enabled(); err != nil || !on {
+		t.Fatalf("with a system entry: %v %v", on, err)
+	}
+	if err := a.Set(false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(a.Path); !strings.Contains(string(b), "Hidden=true") {
+		t.Fatalf("turning off over a system entry wrote %q", b)
+	}
+	if on, _ := a.Enabled(); on {
+		t.Fatal("still enabled after hiding the system entry")
+	}
+	if err := a.Set(true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(a.Path); err == nil {
+		t.Fatal("turning on over a system entry kept the hiding user entry")
+	}
+	if on, _ := a.Enabled(); !on {
+		t.Fatal("not enabled again")
+	}
 	for _, goos := range []string{"windows", "darwin"} {
 		m := app.Autostart{Path: a.Path, GOOS: goos}
 		if err := m.Set(true); !errors.Is(err, app.ErrManaged) {
