@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows && !darwin
 
 package ui
 
@@ -8,6 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 )
 
-// keepAbove is X11-only for now; on Windows and macOS the banner is an
-// ordinary borderless window (TODO: HWND_TOPMOST / NSFloatingWindowLevel).
+// keepAbove has no window-manager hook here (BSDs with Wayland): the
+// banner is an ordinary borderless window.
 func keepAbove(fyne.Window, *slog.Logger) {}
