@@ -73,7 +73,9 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 		}
 	}
 	if len(s.cfg.ICEServers) > 0 {
-		cfg.ICEServers = []wire.ICEServer{{URLs: s.cfg.ICEServers}}
+		ice := ICE{URLs: s.cfg.ICEServers, Username: s.cfg.TURNUsername, Credential: s.cfg.TURNCredential,
+			Secret: s.cfg.TURNSecret, TTL: s.cfg.TURNTTL, Now: time.Now}
+		cfg.ICEFor = ice.For
 	}
 	hub, err := signal.NewHub(ctx, cfg, lock, bus, s.store, wsAuth{s.auth}, s.store, s.logger)
 	if err != nil {

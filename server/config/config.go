@@ -29,6 +29,11 @@ type Config struct {
 	Replica     string // this replica's name in logs and the audit log
 	TimeZone    string // attendance days are counted in this zone
 	ICEServers  []string
+	// TURN credentials for the turn: URLs of ICEServers: a static
+	// username/credential, or TURNSecret (coturn's static-auth-secret) for
+	// per-user credentials that expire after TURNTTL.
+	TURNUsername, TURNCredential, TURNSecret string
+	TURNTTL                                  time.Duration
 	// Frame and presence tuning.
 	FrameTTL time.Duration // a frame older than this is not shown
 	RoomTTL  time.Duration // signaling seat lease: a crashed client or replica frees its rooms within it
@@ -73,6 +78,10 @@ func Load(args []string) (Config, error) {
 	fs.String("replica", "", "replica name (default: host name)")
 	fs.String("time-zone", "Local", "IANA time zone in which attendance days are counted")
 	fs.StringSlice("ice-servers", nil, "STUN/TURN URLs handed to both peers (empty: LAN only)")
+	fs.String("turn-username", "", "TURN username for the turn: URLs (static credentials)")
+	fs.String("turn-credential", "", "TURN password for the turn: URLs (static credentials)")
+	fs.String("turn-secret", "", "TURN REST shared secret (coturn static-auth-secret): short-lived credentials per user")
+	fs.Duration("turn-ttl", 12*time.Hour, "lifetime of the credentials made from --turn-secret")
 	fs.Duration("frame-ttl", 60*time.Second, "how long a student's last frame stays on the grid")
 	fs.Duration("room-ttl", 15*time.Second, "signaling seat lease; a crashed client or replica frees its rooms within it")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
@@ -113,6 +122,8 @@ func Load(args []string) (Config, error) {
 		TLSCert: v.GetString("tls-cert"), TLSKey: v.GetString("tls-key"), Demo: v.GetBool("demo"),
 		LogLevel: v.GetString("log-level"), LogFormat: v.GetString("log-format"), Replica: v.GetString("replica"),
 		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
+		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
+		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
 			V1StoreCode: v.GetString("portone-v1-store-code"), V2Secret: v.GetString("portone-v2-secret"),
@@ -218,10 +229,23 @@ func (c Config) Validate() error {
 	if c.RoomTTL < time.Second || c.RoomTTL > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("--room-ttl %s: must be between 1s and 5m", c.RoomTTL))
 	}
+	turn := false
 	for _, s := range c.ICEServers {
 		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
 			errs = append(errs, fmt.Errorf("--ice-servers %q: must start with stun:, turn: or turns:", s))
 		}
+		turn = turn || strings.HasPrefix(s, "turn")
+	}
+	static := c.TURNUsername != "" || c.TURNCredential != ""
+	switch {
+	case static && (c.TURNUsername == "" || c.TURNCredential == ""):
+		errs = append(errs, errors.New("--turn-username and --turn-credential go together"))
+	case static && c.TURNSecret != "":
+		errs = append(errs, errors.New("--turn-secret and static TURN credentials exclude each other"))
+	case (static || c.TURNSecret != "") && !turn:
+		errs = append(errs, errors.New("TURN credentials without a turn: URL in --ice-servers"))
+	case c.TURNSecret != "" && (c.TURNTTL < time.Minute || c.TURNTTL > 7*24*time.Hour):
+		errs = append(errs, fmt.Errorf("--turn-ttl %s: must be between 1m and 168h", c.TURNTTL))
 	}
 	return errors.Join(errs...)
 }

@@ -85,3 +85,30 @@ func TestDefaultsAndSecureCookies(t *testing.T) {
 		t.Fatal("zero-day period accepted")
 	}
 }
+
+func TestTURNSettings(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		bad  string
+	}{
+		{[]string{"--ice-servers", "turn:t.example:3478", "--turn-username", "u"}, "go together"},
+		{[]string{"--ice-servers", "turn:t.example:3478", "--turn-username", "u", "--turn-credential", "p", "--turn-secret", "s"}, "exclude"},
+		{[]string{"--ice-servers", "stun:s.example", "--turn-secret", "s"}, "without a turn: URL"},
+		{[]string{"--ice-servers", "turn:t.example", "--turn-secret", "s", "--turn-ttl", "10s"}, "--turn-ttl"},
+		{[]string{"--ice-servers", "stun:s.example,turns:t.example:5349", "--turn-secret", "s"}, ""},
+		{[]string{"--ice-servers", "turn:t.example", "--turn-username", "u", "--turn-credential", "p"}, ""},
+	} {
+		c, err := Load(tc.args)
+		if tc.bad == "" {
+			if err != nil {
+				t.Errorf("%v: %v", tc.args, err)
+			} else if len(c.ICEServers) == 0 {
+				t.Errorf("%v: no ICE servers", tc.args)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.bad) {
+			t.Errorf("%v: err %v, want %q", tc.args, err, tc.bad)
+		}
+	}
+}

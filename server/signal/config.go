@@ -25,8 +25,10 @@ type Config struct {
 	// OriginPatterns are the browser origins allowed besides the request's
 	// own host (coder/websocket OriginPatterns). Agents send no Origin.
 	OriginPatterns []string
-	// ICEServers is handed to both sides in joined.
+	// ICEServers is handed to both sides in joined. ICEFor, when set,
+	// builds the list per joining user instead (ephemeral TURN credentials).
 	ICEServers []wire.ICEServer
+	ICEFor     func(userID int64) []wire.ICEServer
 	// WriteTimeout bounds one write to a socket. Default 10 s.
 	WriteTimeout time.Duration
 	// Now is the clock of audit timestamps. Default time.Now.

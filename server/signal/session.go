@@ -307,9 +307,13 @@ func (s *session) join(m wire.SignalMessage) {
 	}
 	s.h.record(ctx, AuditJoin, slot, s.ident.UserID, slot.StudentID, fmt.Sprintf("%s epoch %d", slot.Role, me.Epoch))
 
+	ice := s.h.cfg.ICEServers
+	if s.h.cfg.ICEFor != nil {
+		ice = s.h.cfg.ICEFor(s.ident.UserID)
+	}
 	joined := wire.SignalMessage{
 		Type: wire.SignalJoined, LectureID: slot.LectureID, StudentID: slot.StudentID, Role: slot.Role,
-		Epoch: me.Epoch, ICEServers: s.h.cfg.ICEServers,
+		Epoch: me.Epoch, ICEServers: ice,
 	}
 	self := &wire.SignalPeer{UserID: s.ident.UserID, Name: s.ident.Name, Role: slot.Role}
 	switch slot.Role {
