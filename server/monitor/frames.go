@@ -59,7 +59,9 @@ func NewMemoryFrames(ttl time.Duration, now func() time.Time) *MemoryFrames {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryFrames{ttl: ttl, now: now, frames: map[frameKey]*Frame{}}
+	// Versions go on from the start time, not from 1: a browser's cached
+	// "v5" of the last run must not match a new picture after a restart.
+	return &MemoryFrames{ttl: ttl, now: now, frames: map[frameKey]*Frame{}, version: now().UnixMicro()}
 }
 
 // Put implements FrameStore.

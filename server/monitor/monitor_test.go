@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/didacto/didacto/internal/testenv"
+	"github.com/didacto/didacto/server/monitor"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/wire"
 )
@@ -322,5 +323,28 @@ wait:
 	var hints wire.FrameHints
 	if json.Unmarshal(r.Body, &hints) != nil || !hints.Watched {
 		t.Fatalf("hints on A while B watches: %s", r.Body)
+	}
+}
+
+// TestFrameVersionsSurviveRestart: a restarted in-memory store never hands
+// out a version the previous process used (browsers cache by version).
+func TestFrameVersionsSurviveRestart(t *testing.T) {
+	t0 := time.Now()
+	first := monitor.NewMemoryFrames(time.Minute, func() time.Time { return t0 })
+	var last int64
+	for range 3 {
+		v, err := first.Put(context.Background(), monitor.Frame{LectureID: 1, StudentID: 2, JPEG: []byte{1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = v
+	}
+	restarted := monitor.NewMemoryFrames(time.Minute, func() time.Time { return t0.Add(time.Second) })
+	v, err := restarted.Put(context.Background(), monitor.Frame{LectureID: 1, StudentID: 2, JPEG: []byte{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v <= last {
+		t.Fatalf("after a restart the first version is %d, the old store was at %d", v, last)
 	}
 }
