@@ -6,7 +6,7 @@ DATA    ?= ./data
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/didacto/didacto/internal/version.Version=$(VERSION)
 
-.PHONY: run test bench lint package build setup clean
+.PHONY: run test bench lint package package-macos build setup clean
 
 run:
 	@scripts/setup.sh run
@@ -32,6 +32,10 @@ build:
 package:
 	@scripts/setup.sh test
 	scripts/package.sh
+
+# On a Mac (the macos CI workflow): the .app, .dmg and .pkg.
+package-macos:
+	scripts/package.sh macos
 
 clean:
 	rm -rf bin dist

@@ -224,7 +224,7 @@ func checkMSI(t *testing.T, msi, exe, version string) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "agent.yaml")
 	var yaml strings.Builder
-	for _, name := range []string{"WriteSystemConfig", "LockSystemConfig"} {
+	for i, name := range []string{"WriteSystemConfig", "LockSystemConfig"} {
 		r := row(cas, name)
 		if r == nil {
 			t.Fatalf("custom action %s missing", name)
@@ -235,7 +235,11 @@ func checkMSI(t *testing.T, msi, exe, version string) {
 			t.Errorf("%s: type %d source %s, want a deferred, elevated cmd.exe", name, typ, r[2])
 		}
 		cmd := msiFormat(r[3], map[string]string{"SERVER_URL": url, "DidactoDataDir": `C:\ProgramData\Didacto\`})
-		yaml.WriteString(cmdEcho(t, cmd, `C:\ProgramData\Didacto\agent.yaml`))
+		line, appends := cmdEcho(t, cmd, `C:\ProgramData\Didacto\agent.yaml`)
+		if appends != (i > 0) { // the first writes the file anew, the second adds to it
+			t.Errorf("%s: appends %v", name, appends)
+		}
+		yaml.WriteString(line)
 	}
 	if err := os.WriteFile(path, []byte(yaml.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -298,17 +302,22 @@ func msiFormat(s string, props map[string]string) string {
 }
 
 // cmdEcho interprets `/d /c >"file" echo text` or `>>"file"` the way cmd.exe
-// does, checking the file, and returns the line written.
-func cmdEcho(t *testing.T, cmd, wantFile string) string {
+// does, checking the file, and returns the line written and whether it is
+// appended (>>) rather than replacing the file (>).
+func cmdEcho(t *testing.T, cmd, wantFile string) (string, bool) {
 	t.Helper()
 	rest, ok := strings.CutPrefix(cmd, "/d /c ")
 	if !ok {
 		t.Fatalf("command %q does not start with /d /c", cmd)
 	}
-	rest = strings.TrimLeft(rest, ">")
+	appends := strings.HasPrefix(rest, ">>")
+	if !appends && !strings.HasPrefix(rest, ">") {
+		t.Fatalf("command %q does not redirect to a file", cmd)
+	}
+	rest = strings.TrimPrefix(strings.TrimPrefix(rest, ">"), ">")
 	file, text, ok := strings.Cut(strings.TrimPrefix(rest, `"`), `" echo `)
 	if !ok || file != wantFile {
 		t.Fatalf("command %q writes %q, want %q", cmd, file, wantFile)
 	}
-	return text + "\r\n"
+	return text + "\r\n", appends
 }
