@@ -187,13 +187,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for i := 0; i < cfg.Consoles; i++ {
 		go watch(runCtx, hc, prof, lec.ID, measureFrom, rec)
 	}
-	var cpu0 procSample
+	cpu0c := make(chan procSample, 1) // the server's CPU when measuring starts
 	if cfg.ServerPID > 0 {
 		go func() {
 			select {
 			case <-time.After(cfg.Warmup):
-				cpu0, _ = readProc(cfg.ServerPID)
+				s, _ := readProc(cfg.ServerPID)
+				cpu0c <- s
 			case <-runCtx.Done():
+				cpu0c <- procSample{}
 			}
 		}()
 	}
@@ -212,6 +214,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Agents, res.Consoles, res.FrameBytes = cfg.Agents, cfg.Consoles, len(frames[0])
 	res.UploadsPerSec = float64(res.Uploads) / cfg.Duration.Seconds()
 	if cfg.ServerPID > 0 {
+		cpu0 := <-cpu0c
 		if cpu1, err := readProc(cfg.ServerPID); err == nil && cpu0.at.After(start) {
 			res.ServerCPUPercent = 100 * (cpu1.cpu - cpu0.cpu).Seconds() / cpu1.at.Sub(cpu0.at).Seconds()
 			res.ServerRSSMiB = cpu1.rssMiB
