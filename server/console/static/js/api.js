@@ -43,3 +43,16 @@ export async function api(method, path, body) {
   }
   return ct.includes('json') ? res.json() : res.text();
 }
+
+// all fetches every page of a list endpoint (path without page/size): the
+// lists a professor needs whole (members, requests, lectures) are small,
+// but a lecture hall may pass one page of 100.
+export async function all(path) {
+  const sep = path.includes('?') ? '&' : '?';
+  const items = [];
+  for (let page = 1; ; page++) {
+    const res = await api('GET', `${path}${sep}page=${page}&size=100`);
+    items.push(...res.items);
+    if (items.length >= res.total || res.items.length === 0) return { items, total: res.total };
+  }
+}

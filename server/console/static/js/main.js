@@ -16,7 +16,7 @@ const routes = [
   [/^\/lectures$/, lectures.view, true],
   [/^\/lectures\/(\d+)$/, lecture.view, true],
   [/^\/lectures\/(\d+)\/code$/, lecture.codeView, true],
-  [/^\/lectures\/(\d+)\/audit$/, lecture.auditView, true],
+  [/^\/lectures\/(\d+)\/audit(?:\?page=(\d+))?$/, lecture.auditView, true],
   [/^\/lectures\/(\d+)\/monitor$/, monitor.view, true],
   [/^\/lectures\/(\d+)\/live\/(\d+)$/, live.view, true],
   [/^\/plans$/, plans.view, true],

@@ -1,5 +1,6 @@
 // One lecture: join code, monitoring switch, join requests, members,
 // attendance; plus the projector code page and the audit log.
+import { all } from '../api.js';
 import { h, clear, table } from '../dom.js';
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
@@ -55,8 +56,8 @@ export async function view(ctx) {
   const members = h('div', { id: 'members' });
   const loadPeople = async () => {
     const [reqs, mems] = await Promise.all([
-      ctx.api('GET', `/lectures/${id}/enrollments?status=waiting&size=100`),
-      ctx.api('GET', `/lectures/${id}/students?size=100`),
+      all(`/lectures/${id}/enrollments?status=waiting`),
+      all(`/lectures/${id}/students`),
     ]);
     clear(requests).append(reqs.items.length ? table(t('lecture.requests'),
       [t('col.name'), t('col.email'), t('col.requested'), t('col.actions')],
@@ -151,18 +152,24 @@ export async function codeView(ctx) {
     h('p', {}, h('a', { href: `#/lectures/${lecture.id}` }, ctx.t('common.back'))));
 }
 
+// auditView shows the audit log a page at a time (#/lectures/7/audit?page=2),
+// newest first.
 export async function auditView(ctx) {
   const { t } = ctx;
   const id = ctx.params[0];
+  const page = Math.max(1, Number(ctx.params[1] || 1));
+  const size = 50;
   const [lecture, audit, mems] = await Promise.all([
     ctx.api('GET', `/lectures/${id}`),
-    ctx.api('GET', `/lectures/${id}/audit?size=100`),
-    ctx.api('GET', `/lectures/${id}/students?size=100`),
+    ctx.api('GET', `/lectures/${id}/audit?page=${page}&size=${size}`),
+    all(`/lectures/${id}/students`),
   ]);
   const names = new Map(mems.items.map((m) => [m.student_id, m.name]));
   names.set(ctx.app.user.id, ctx.app.user.name);
   const who = (uid) => names.get(uid) || (uid ? '#' + uid : '');
   const action = (a) => (ctx.i18n.has('audit.action.' + a) ? t('audit.action.' + a) : a);
+  const pages = Math.max(1, Math.ceil(audit.total / size));
+  const link = (p, key, rel) => h('a', { href: `#/lectures/${id}/audit?page=${p}`, rel, id: `audit-${rel}` }, t(key));
   return h('section', {},
     h('p', { class: 'crumbs' }, h('a', { href: '#/lectures' }, t('nav.lectures')), ' / ',
       h('a', { href: `#/lectures/${id}` }, lecture.title)),
@@ -170,5 +177,9 @@ export async function auditView(ctx) {
     audit.items.length ? table(t('lecture.audit'),
       [t('audit.at'), t('audit.actor'), t('audit.action'), t('audit.subject'), t('audit.detail')],
       audit.items.map((r) => [ctx.i18n.stamp(r.at), who(r.actor_id), action(r.action), who(r.subject_id), r.detail || '']))
-      : h('p', { class: 'muted', id: 'audit-empty' }, t('audit.empty')));
+      : h('p', { class: 'muted', id: 'audit-empty' }, t('audit.empty')),
+    pages > 1 ? h('nav', { class: 'pager', 'aria-label': t('lecture.audit') },
+      page > 1 ? link(page - 1, 'common.prev', 'prev') : null,
+      h('span', { id: 'audit-page' }, t('common.page', { page, pages })),
+      page < pages ? link(page + 1, 'common.next', 'next') : null) : null);
 }

@@ -1,9 +1,10 @@
 // The professor's lectures: list and create.
+import { all } from '../api.js';
 import { h, table } from '../dom.js';
 
 export async function view(ctx) {
   const { t } = ctx;
-  const page = await ctx.api('GET', '/lectures?size=100');
+  const page = await all('/lectures');
   const input = h('input', { id: 'new-title', name: 'title', required: true, maxlength: 200, autocomplete: 'off' });
   const create = h('form', { class: 'inline-form', id: 'create-lecture' },
     h('label', { for: 'new-title' }, t('lectures.create.label')), input,

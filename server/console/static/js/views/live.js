@@ -3,7 +3,7 @@
 // sends its camera and microphone, and forwards remote-control input over
 // two DataChannels (unordered moves, reliable everything else).
 import { h, clear } from '../dom.js';
-import { ApiError } from '../api.js';
+import { ApiError, all } from '../api.js';
 
 const V = 1;
 const modsOf = (e) => (e.shiftKey ? 1 : 0) | (e.ctrlKey ? 2 : 0) | (e.altKey ? 4 : 0) | (e.metaKey ? 8 : 0);
@@ -16,7 +16,7 @@ export async function view(ctx) {
   const [lectureId, studentId] = ctx.params.map(Number);
   const [lecture, members] = await Promise.all([
     ctx.api('GET', `/lectures/${lectureId}`),
-    ctx.api('GET', `/lectures/${lectureId}/students?size=100`),
+    all(`/lectures/${lectureId}/students`),
   ]);
   const member = members.items.find((m) => m.student_id === studentId);
   if (!member) {
