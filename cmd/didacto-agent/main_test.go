@@ -21,6 +21,13 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Errorf("no display: %d %q", code, errb.String())
 	}
 	errb.Reset()
+	// A system config a student could have written is refused.
+	t.Setenv("DISPLAY", ":0")
+	if code := run(context.Background(), []string{"--system-config", "/nonexistent/agent.yaml"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--system-config") {
+		t.Errorf("missing system config: %d %q", code, errb.String())
+	}
+	t.Setenv("DISPLAY", "")
+	errb.Reset()
 	if code := run(context.Background(), []string{"--headless", "--server", "localhost"}, &out, &errb); code != 2 {
 		t.Errorf("bad server URL: %d %q", code, errb.String())
 	}

@@ -33,6 +33,12 @@ const keyringService = "didacto-agent"
 
 // runTray runs the desktop app until the student quits or ctx ends.
 func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
+		if err := capture.CheckSession(nil); errors.Is(err, capture.ErrNoDisplay) {
+			fmt.Fprintln(stderr, "didacto-agent: no graphical session (DISPLAY is not set); on servers use --headless")
+			return 2
+		}
+	}
 	opts := config.DefaultOptions(fs)
 	if p, _ := fs.GetString("system-config"); p != "" {
 		if err := config.CheckAdminFile(p, opts.SystemFile); err != nil {
@@ -54,12 +60,6 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	routeXGBLog(log.With("component", "xgb"))
-	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
-		if err := capture.CheckSession(nil); errors.Is(err, capture.ErrNoDisplay) {
-			fmt.Fprintln(stderr, "didacto-agent: no graphical session (DISPLAY is not set); on servers use --headless")
-			return 2
-		}
-	}
 	width := v.GetInt("width")
 	if width < 32 || width > capture.MaxWidth {
 		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
