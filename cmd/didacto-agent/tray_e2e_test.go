@@ -86,23 +86,7 @@ func TestTrayAppEndToEnd(t *testing.T) {
 	env := append(d.Env(), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS="+bus, "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+runtimeDir)
 	args := []string{"--system-config", sys, "--interval", "500ms", "--log-level", "debug"}
-	agent := exec.Command(os.Args[0], args...)
-	agent.Env = env
-	p, err := testenv.StartProc(agent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	logHas := func(what, s string) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(p.Output(), s) {
-			if time.Now().After(deadline) || p.Exited() {
-				t.Fatalf("waiting for %s (%q); agent output:\n%s", what, s, p.Output())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	p, logHas := startTray(t, env, args...)
 	x := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(xdotool, args...)
@@ -236,7 +220,7 @@ func TestTrayAppEndToEnd(t *testing.T) {
 	}
 
 	if os.Getenv("DIDACTO_TRAY_BENCH") != "" {
-		measure(t, agent.Process.Pid, 30*time.Second)
+		measure(t, p.Cmd.Process.Pid, 30*time.Second)
 	}
 
 	// A second launch shows the first one's window and exits.
@@ -249,6 +233,7 @@ func TestTrayAppEndToEnd(t *testing.T) {
 	logHas("show request", "another launch asked to show the window")
 
 	// Clean shutdown on SIGTERM: monitoring stops, exit status 0.
+	agent := p.Cmd
 	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -265,6 +250,29 @@ func TestTrayAppEndToEnd(t *testing.T) {
 }
 
 // shoot saves the whole X screen when DIDACTO_SCREENSHOTS names a folder.
+// startTray runs this test binary as the tray app (stopped when the test
+// ends) and returns it with a wait for a line of its log.
+func startTray(t *testing.T, env []string, args ...string) (*testenv.Proc, func(what, s string)) {
+	t.Helper()
+	agent := exec.Command(os.Args[0], args...)
+	agent.Env = env
+	p, err := testenv.StartProc(agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(10 * time.Second) })
+	return p, func(what, s string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(p.Output(), s) {
+			if time.Now().After(deadline) || p.Exited() {
+				t.Fatalf("waiting for %s (%q); agent output:\n%s", what, s, p.Output())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 func shoot(t *testing.T, d *testenv.Display, name, size string) {
 	dir := os.Getenv("DIDACTO_SCREENSHOTS")
 	if dir == "" {

@@ -69,24 +69,9 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	if err := os.WriteFile(sys, []byte("server: "+srv.URL+"\nlanguage: en\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	agent := exec.Command(os.Args[0], "--system-config", sys, "--ice-loopback", "--log-level", "debug")
-	agent.Env = append(pa.Env(d.Env()), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus",
+	env := append(pa.Env(d.Env()), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus",
 		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+home)
-	p, err := testenv.StartProc(agent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop(10 * time.Second) })
-	logHas := func(what, s string) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(p.Output(), s) {
-			if time.Now().After(deadline) || p.Exited() {
-				t.Fatalf("waiting for %s (%q); agent output:\n%s", what, s, p.Output())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	p, logHas := startTray(t, env, "--system-config", sys, "--ice-loopback", "--log-level", "debug")
 	logHas("monitoring", "msg=monitoring lecture="+strconv.FormatInt(lec.ID, 10))
 	logHas("in its room", `msg="live session state" component=live mode=idle`)
 
