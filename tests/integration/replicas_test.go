@@ -125,6 +125,21 @@ func (s *sock) expect(ctx context.Context, typ string) wire.SignalMessage {
 	return m
 }
 
+// replicaRoom makes a professor, an accepted student and an active lecture
+// through replica r, and the join message of their room.
+func replicaRoom(t *testing.T, r *replica) (prof, stud *servertest.Client, l wire.Lecture, room wire.SignalMessage) {
+	t.Helper()
+	api := (&servertest.Instance{URL: r.url})
+	prof = api.Register(t, wire.RoleProfessor, "Prof Replicas")
+	stud = api.Register(t, wire.RoleStudent, "Student Replicas")
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Replicas"}, &l)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
+	var e wire.Enrollment
+	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
+	return prof, stud, l, wire.SignalMessage{Type: wire.SignalJoin, LectureID: l.ID, StudentID: stud.User.ID}
+}
+
 // TestTwoReplicaProcesses runs two real server processes sharing PostgreSQL
 // and Redis: the agent on A and the professor on B talk through the relay; a
 // second professor tab on A takes over the one on B and B's socket closes;
@@ -138,16 +153,7 @@ func TestTwoReplicaProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	api := (&servertest.Instance{URL: a.url})
-	prof := api.Register(t, wire.RoleProfessor, "Prof Replicas")
-	stud := api.Register(t, wire.RoleStudent, "Student Replicas")
-	var l wire.Lecture
-	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Replicas"}, &l)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
-	var e wire.Enrollment
-	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
-	room := wire.SignalMessage{Type: wire.SignalJoin, LectureID: l.ID, StudentID: stud.User.ID}
+	prof, stud, l, room := replicaRoom(t, a)
 
 	agent := dialSignal(t, ctx, a.url, stud.Token)
 	room.Role = wire.RoleStudent
@@ -204,8 +210,130 @@ func TestTwoReplicaProcesses(t *testing.T) {
 	replicas := map[string]bool{}
 	for _, r := range audit.Items {
 		replicas[r.Replica] = true
+		// The crashed replica's student seat had expired: the new session
+		// took a free seat, it did not take over a held one.
+		if r.Action == "takeover" && r.ActorID == stud.User.ID {
+			t.Errorf("the student's seat was taken over, not free, after replica A died: %+v", r)
+		}
 	}
 	if len(replicas) < 2 {
 		t.Fatalf("audit log names %d replicas: %+v", len(replicas), audit.Items)
 	}
+}
+
+// seat is a client that keeps a seat in a room: it redials and rejoins
+// whenever its socket ends, and hands every message over a channel (a read
+// with a deadline would close a coder/websocket connection).
+type seat struct {
+	t     *testing.T
+	base  string
+	token string
+	join  wire.SignalMessage
+	in    chan wire.SignalMessage
+	mu    sync.Mutex
+	cur   *websocket.Conn
+}
+
+func keepSeat(t *testing.T, ctx context.Context, base, token string, join wire.SignalMessage) *seat {
+	s := &seat{t: t, base: base, token: token, join: join, in: make(chan wire.SignalMessage, 64)}
+	go s.run(ctx)
+	return s
+}
+
+func (s *seat) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.base, "http")+"/api/v1/signal",
+			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + s.token}}})
+		if err != nil {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		s.mu.Lock()
+		s.cur = c
+		s.mu.Unlock()
+		s.send(ctx, s.join)
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				break
+			}
+			if m, err := wire.DecodeSignal(b); err == nil && m.Type != wire.SignalPong {
+				if m.Type == wire.SignalError && (m.Code == wire.CodeNotJoined || m.Code == wire.CodeUnavailable || m.Code == wire.CodeStudentNotInRoom) {
+					time.Sleep(200 * time.Millisecond)
+					s.send(ctx, s.join) // the room is being rebuilt: take the seat again
+				}
+				select {
+				case s.in <- m:
+				default:
+				}
+			}
+		}
+		c.CloseNow()
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (s *seat) send(ctx context.Context, m wire.SignalMessage) {
+	s.mu.Lock()
+	c := s.cur
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	m.V = wire.ProtocolVersion
+	b, _ := json.Marshal(m)
+	_ = c.Write(ctx, websocket.MessageText, b)
+}
+
+// TestTwoReplicaProcessesSurviveRedisRestart: the agent on replica A and the
+// professor on replica B, then Redis restarts (every lease and subscription
+// gone). Without anyone's help beyond reconnecting, the room is rebuilt and
+// offers flow from B to A again.
+func TestTwoReplicaProcessesSurviveRedisRestart(t *testing.T) {
+	bin := serverBinary(t)
+	rd := testenv.StartRedis(t)
+	db := testenv.PostgresURL(t)
+	a := startReplica(t, bin, db, rd.URL())
+	b := startReplica(t, bin, db, rd.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	prof, stud, _, room := replicaRoom(t, a)
+	room.Role = wire.RoleStudent
+	agent := keepSeat(t, ctx, a.url, stud.Token, room)
+	waitType := func(s *seat, typ string, sdp string, poke func()) {
+		t.Helper()
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case m := <-s.in:
+				if m.Type == typ && (sdp == "" || m.SDP == sdp) {
+					return
+				}
+			case <-tick.C:
+				if poke != nil {
+					poke()
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s %q", typ, sdp)
+			}
+		}
+	}
+	waitType(agent, wire.SignalJoined, "", nil)
+	room.Role = wire.RoleProfessor
+	profB := keepSeat(t, ctx, b.url, prof.Token, room)
+	waitType(profB, wire.SignalJoined, "", nil)
+	offer := func(sdp string) func() {
+		return func() { profB.send(ctx, wire.SignalMessage{Type: wire.SignalOffer, SDP: sdp}) }
+	}
+	waitType(agent, wire.SignalOffer, "before", offer("before"))
+
+	rd.Stop()
+	time.Sleep(500 * time.Millisecond)
+	if err := rd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	waitType(agent, wire.SignalOffer, "after the restart", offer("after the restart"))
+	t.Logf("relay across the two processes back %s after Redis restarted", time.Since(restarted).Round(10*time.Millisecond))
 }
