@@ -50,6 +50,11 @@ func (s *Server) EnsureDemo(ctx context.Context) ([]DemoLogin, error) {
 		if err != nil {
 			return nil, err
 		}
+		if _, err := s.store.UserByEmail(ctx, who.email); err == nil {
+			// The accounts exist but their passwords were only in the file.
+			return nil, fmt.Errorf("the demo accounts exist but %s is gone, so their passwords are lost: "+
+				"start with an empty --data-dir (or without --demo)", path)
+		}
 		u, err := s.auth.Register(ctx, wire.RegisterRequest{Email: who.email, Password: p, Name: who.name, Role: who.role})
 		if err != nil {
 			return nil, fmt.Errorf("creating demo %s: %w", who.role, err)
