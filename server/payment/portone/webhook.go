@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Standard Webhooks headers carried by V2 webhooks.
@@ -128,6 +129,10 @@ func DecodeV1Webhook(contentType string, body []byte) (V1Webhook, error) {
 	}
 	if len(w.Status) > 32 || len(w.CancellationID) > maxGatewayID {
 		return V1Webhook{}, fmt.Errorf("%w: field too long", ErrWebhookBody)
+	}
+	// A form body may carry any bytes; JSON would have replaced them.
+	if !utf8.ValidString(w.Status) || !utf8.ValidString(w.CancellationID) {
+		return V1Webhook{}, fmt.Errorf("%w: fields must be UTF-8 text", ErrWebhookBody)
 	}
 	return w, nil
 }
