@@ -36,15 +36,8 @@ type room struct {
 func newRoom(tb testing.TB, opts ...servertest.Option) *room {
 	tb.Helper()
 	in := servertest.Start(tb, opts...)
-	prof := in.Register(tb, wire.RoleProfessor, "Prof Lee")
-	stud := in.Register(tb, wire.RoleStudent, "Kim")
-	var l wire.Lecture
-	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Live"}, &l)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
-	var e wire.Enrollment
-	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
-	return &room{srv: in, prof: prof, stud: stud, lecture: l}
+	c := in.ActiveClass(tb, "Prof Lee", "Kim", "Live")
+	return &room{srv: in, prof: c.Prof, stud: c.Student, lecture: c.Lecture}
 }
 
 // staticTokens hands out a test account's bearer token.

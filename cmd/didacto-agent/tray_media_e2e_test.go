@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -42,14 +41,8 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	pa := testenv.StartPulse(t, 440)
 
 	srv := servertest.Start(t)
-	prof := srv.Register(t, wire.RoleProfessor, "Prof Kim")
-	stud := srv.Register(t, wire.RoleStudent, "Lee Student")
-	var lec wire.Lecture
-	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Live media"}, &lec)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", lec.ID), nil, nil)
-	var e wire.Enrollment
-	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: lec.Code}, &e)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
+	class := srv.ActiveClass(t, "Prof Kim", "Lee Student", "Live media")
+	prof, stud, lec := class.Prof, class.Student, class.Lecture
 
 	// The student signed in before (a desktop without a keyring keeps the
 	// session in the private file).

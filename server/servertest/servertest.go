@@ -194,3 +194,25 @@ func (in *Instance) Register(tb testing.TB, role wire.Role, name string) *Client
 
 // Password is the password Register uses.
 const Password = "Passw0rd!"
+
+// Class is a lecture with its professor and one accepted student.
+type Class struct {
+	Prof, Student *Client
+	Lecture       wire.Lecture
+}
+
+// ActiveClass registers a professor and a student, and makes an active
+// lecture the student is an accepted member of: the room of most
+// monitoring and live-session tests.
+func (in *Instance) ActiveClass(tb testing.TB, profName, studentName, title string) Class {
+	tb.Helper()
+	prof := in.Register(tb, wire.RoleProfessor, profName)
+	stud := in.Register(tb, wire.RoleStudent, studentName)
+	var l wire.Lecture
+	prof.Must(http.StatusCreated, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: title}, &l)
+	prof.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, &l)
+	var e wire.Enrollment
+	stud.Must(http.StatusCreated, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
+	prof.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
+	return Class{Prof: prof, Student: stud, Lecture: l}
+}

@@ -49,14 +49,8 @@ func TestConsoleLiveSessionWithRealAgent(t *testing.T) {
 	t.Cleanup(func() { tp.Stop(3 * time.Second) })
 
 	in := servertest.Start(t)
-	prof := in.Register(t, wire.RoleProfessor, "Prof Live Console")
-	stud := in.Register(t, wire.RoleStudent, "Student Live Console")
-	var l wire.Lecture
-	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Live console"}, &l)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
-	var e wire.Enrollment
-	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
+	class := in.ActiveClass(t, "Prof Live Console", "Student Live Console", "Live console")
+	prof, stud, l := class.Prof, class.Student, class.Lecture
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()

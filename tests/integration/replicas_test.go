@@ -129,15 +129,8 @@ func (s *sock) expect(ctx context.Context, typ string) wire.SignalMessage {
 // through replica r, and the join message of their room.
 func replicaRoom(t *testing.T, r *replica) (prof, stud *servertest.Client, l wire.Lecture, room wire.SignalMessage) {
 	t.Helper()
-	api := (&servertest.Instance{URL: r.url})
-	prof = api.Register(t, wire.RoleProfessor, "Prof Replicas")
-	stud = api.Register(t, wire.RoleStudent, "Student Replicas")
-	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Replicas"}, &l)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
-	var e wire.Enrollment
-	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
-	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
-	return prof, stud, l, wire.SignalMessage{Type: wire.SignalJoin, LectureID: l.ID, StudentID: stud.User.ID}
+	c := (&servertest.Instance{URL: r.url}).ActiveClass(t, "Prof Replicas", "Student Replicas", "Replicas")
+	return c.Prof, c.Student, c.Lecture, wire.SignalMessage{Type: wire.SignalJoin, LectureID: c.Lecture.ID, StudentID: c.Student.User.ID}
 }
 
 // TestTwoReplicaProcesses runs two real server processes sharing PostgreSQL
