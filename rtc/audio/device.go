@@ -150,6 +150,20 @@ func (s *System) pick(kind malgo.DeviceType) (*malgo.DeviceInfo, error) {
 	return &usable[0], nil
 }
 
+// deviceConfig is a 48 kHz mono int16 stream on the device with that id
+// (a C copy of its malgo.DeviceID).
+func deviceConfig(kind malgo.DeviceType, id unsafe.Pointer) malgo.DeviceConfig {
+	cfg := malgo.DefaultDeviceConfig(kind)
+	sub := &cfg.Capture
+	if kind == malgo.Playback {
+		sub = &cfg.Playback
+	}
+	sub.Format, sub.Channels, sub.DeviceID = malgo.FormatS16, 1, id
+	cfg.SampleRate = Rate
+	cfg.PeriodSizeInMilliseconds = periodMs
+	return cfg
+}
+
 // Microphone records 48 kHz mono and hands out frames of a fixed length.
 type Microphone struct {
 	dev     *malgo.Device
@@ -184,13 +198,8 @@ func (s *System) OpenMicrophone(frameSamples int, onFrame func(pcm []int16)) (*M
 	for range cap(m.free) {
 		m.free <- make([]int16, frameSamples)
 	}
-	cfg := malgo.DefaultDeviceConfig(malgo.Capture)
-	cfg.Capture.Format = malgo.FormatS16
-	cfg.Capture.Channels = 1
-	cfg.SampleRate = Rate
-	cfg.PeriodSizeInMilliseconds = periodMs
 	m.id = info.ID.Pointer()
-	cfg.Capture.DeviceID = m.id
+	cfg := deviceConfig(malgo.Capture, m.id)
 	var cur []int16
 	fill := 0
 	dev, err := malgo.InitDevice(s.ctx.Context, cfg, malgo.DeviceCallbacks{
@@ -283,13 +292,8 @@ func (s *System) OpenSpeaker(src *Playout) (*Speaker, error) {
 		return nil, fmt.Errorf("speaker: %w", err)
 	}
 	sp := &Speaker{Device: Device{ID: idString(info.ID), Name: info.Name()}}
-	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
-	cfg.Playback.Format = malgo.FormatS16
-	cfg.Playback.Channels = 1
-	cfg.SampleRate = Rate
-	cfg.PeriodSizeInMilliseconds = periodMs
 	sp.id = info.ID.Pointer()
-	cfg.Playback.DeviceID = sp.id
+	cfg := deviceConfig(malgo.Playback, sp.id)
 	dev, err := malgo.InitDevice(s.ctx.Context, cfg, malgo.DeviceCallbacks{
 		Data: func(out, _ []byte, _ uint32) {
 			if len(out) < 2 {
