@@ -57,9 +57,10 @@ func NewCameraReceiver(onFrame func(*image.YCbCr), keyframe func()) (*CameraRece
 // Run reads the track until it ends or ctx is done, then frees the decoder.
 func (c *CameraReceiver) Run(ctx context.Context, track RTPReader) error {
 	defer c.dec.Close()
-	// 256 packets of reordering room, far more than a LAN needs; the
-	// builder hands out whole frames only.
-	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000)
+	// A short wait for late packets (a LAN reorders little): a frame whose
+	// packets never came is dropped after 200 ms, not after hundreds of
+	// packets, and the sender is asked for a keyframe.
+	sb := samplebuilder.New(64, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(200*time.Millisecond))
 	var asked time.Time
 	ask := func() {
 		if time.Since(asked) >= keyframeEvery {
@@ -75,6 +76,9 @@ func (c *CameraReceiver) Run(ctx context.Context, track RTPReader) error {
 		}
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			if s.PrevDroppedPackets > 0 { // the picture now refers to lost data
+				ask()
+			}
 			img, err := c.dec.Decode(s.Data)
 			if err != nil || c.dec.Corrupted() {
 				c.count(func(s *CameraStats) { s.Errors++ })

@@ -137,6 +137,10 @@ const LoudLevel = 0.01
 
 const maxConceal = 3
 
+// maxLateGap is how far back a packet may be and still count as late (a
+// second of voice); further back is a new stream.
+const maxLateGap = 50
+
 // NewVoiceReceiver creates the decoder.
 func NewVoiceReceiver(sink PCMSink) (*VoiceReceiver, error) {
 	dec, err := opus.NewDecoder(1)
@@ -159,6 +163,9 @@ func (v *VoiceReceiver) Run(ctx context.Context, track RTPReader) error {
 		}
 		if started {
 			gap := int16(pkt.SequenceNumber - expected)
+			if gap < -maxLateGap { // the sender started over: follow it
+				started, gap = false, 0
+			}
 			if gap < 0 {
 				v.count(func(s *VoiceRecvStats) { s.Late++ })
 				continue

@@ -9,6 +9,7 @@
 # SIGN_PASS if encrypted); osslsigncode signs with SHA-256.
 # Tools and the mingw-w64 libvpx and libopus are cached under dist/cache (kept by `make`).
 set -euo pipefail
+shopt -s inherit_errexit # a failing build inside $(…) stops the script too
 cd "$(dirname "$0")/.."
 root=$PWD
 target=${1:-all}
@@ -117,6 +118,7 @@ mingw_lib() {
     make install >/dev/null
   ) >&2
   rm -rf "$src"
+  [ -f "$prefix/lib/pkgconfig/$pc.pc" ] || { echo "package.sh: building $srcpkg for mingw-w64 left no $pc.pc" >&2; return 1; }
   sed -i "s|^prefix=.*|prefix=$prefix|" "$prefix/lib/pkgconfig/$pc.pc"
   echo "$prefix"
 }

@@ -178,6 +178,10 @@ func (u *UI) liveChanged(l app.Live) {
 			u.banner.Hide()
 		}
 		u.camLatest.Store(nil)
+		if u.bannerText != nil { // the next session must not show this professor's face
+			u.bannerText.camera.Image = image.NewRGBA(image.Rect(0, 0, 320, 240))
+			u.bannerText.camera.Refresh()
+		}
 		if prev.Mode != app.LiveNone {
 			u.notify(u.tr.T("live.ended_title"), u.tr.T("live.ended"))
 		}

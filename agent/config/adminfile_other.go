@@ -12,11 +12,8 @@ import (
 // administrators may change) with another one: only where none was
 // installed may another file stand in (tests, evaluation).
 func CheckAdminFile(path, defaultPath string) error {
-	if path == defaultPath {
-		return nil
-	}
-	if _, err := os.Stat(defaultPath); err == nil {
-		return fmt.Errorf("the administrator's %s cannot be replaced by %s", defaultPath, path)
+	if err := notBesideAdminFile(path, defaultPath); err != nil {
+		return err
 	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("system config %s: %w", path, err)

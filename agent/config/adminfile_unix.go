@@ -8,11 +8,14 @@ import (
 	"syscall"
 )
 
-// CheckAdminFile refuses a system file a student could have written: the
-// admin layer may lock settings, so it must be owned by root and writable
-// by nobody else. (A student could otherwise point --system-config at a
-// file of their own and unlock everything.)
-func CheckAdminFile(path, _ string) error {
+// CheckAdminFile refuses a --system-config that could unlock the admin's
+// settings: where the admin's own file (defaultPath) is installed, only
+// that one; elsewhere a file owned by root and writable by nobody else (a
+// student could otherwise point it at a file of their own).
+func CheckAdminFile(path, defaultPath string) error {
+	if err := notBesideAdminFile(path, defaultPath); err != nil {
+		return err
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("system config %s: %w", path, err)

@@ -54,6 +54,18 @@ func SystemPath(goos string, getenv func(string) string) string {
 	}
 }
 
+// notBesideAdminFile refuses path when the admin's file is installed and
+// path is another one.
+func notBesideAdminFile(path, defaultPath string) error {
+	if defaultPath == "" || filepath.Clean(path) == filepath.Clean(defaultPath) {
+		return nil
+	}
+	if _, err := os.Stat(defaultPath); err == nil {
+		return fmt.Errorf("the administrator's %s cannot be replaced by %s", defaultPath, path)
+	}
+	return nil
+}
+
 // UserPath is the user's own file (os.UserConfigDir()/didacto/agent.yaml).
 func UserPath() (string, error) {
 	d, err := os.UserConfigDir()
@@ -187,7 +199,7 @@ func (c *Config) Set(key string, value any) error {
 
 // DefaultOptions are the standard paths for this OS.
 func DefaultOptions(flags *pflag.FlagSet) Options {
-	o := Options{SystemFile: SystemPath(runtime.GOOS, os.Getenv), Flags: flags}
+	o := Options{SystemFile: SystemPath(runtime.GOOS, systemGetenv), Flags: flags}
 	if p, err := UserPath(); err == nil {
 		o.UserFile = p
 	}

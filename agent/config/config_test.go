@@ -166,4 +166,16 @@ func TestCheckAdminFile(t *testing.T) {
 	if err := CheckAdminFile(filepath.Join(dir, "missing.yaml"), ""); err == nil {
 		t.Error("a missing file was accepted")
 	}
+	// Where the admin's own file is installed, no other may stand in for
+	// it, even a root-owned one (an empty file would unlock everything).
+	admin := filepath.Join(dir, "admin.yaml")
+	if err := os.WriteFile(admin, []byte("locked: [server]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckAdminFile(good, admin); err == nil || !strings.Contains(err.Error(), "cannot be replaced") {
+		t.Errorf("another file beside the admin's: %v", err)
+	}
+	if err := CheckAdminFile(admin, admin); err != nil {
+		t.Errorf("the admin's own file: %v", err)
+	}
 }

@@ -321,6 +321,9 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 		if m.Peer != nil {
 			r.mu.Lock()
 			r.profEpoch, r.profName = m.Epoch, m.Peer.Name
+			if len(m.ICEServers) > 0 { // fresh TURN credentials for this session
+				r.iceSrv = m.ICEServers
+			}
 			r.mu.Unlock()
 		}
 		r.endSession(nil, "new professor session")
@@ -393,7 +396,13 @@ func (r *Runner) endSession(s *session, why string) {
 	r.mu.Unlock()
 	r.log.Info("live session ended", "why", why)
 	s.close()
-	r.setState(State{Mode: Idle})
+	// Closing takes a while (tracks, sound devices); a new offer may have
+	// started the next session meanwhile, which must keep its banner.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		r.setState(State{Mode: Idle})
+	}
 }
 
 func (r *Runner) injector() (input.SystemInjector, error) {

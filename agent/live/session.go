@@ -132,6 +132,12 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 			return err
 		}
 		v.SetMuted(r.muted.Load())
+		s.mu.Lock() // what the student is told follows what the sender does
+		s.media.Microphone = DeviceOn
+		if v.Muted() {
+			s.media.Microphone = DeviceMuted
+		}
+		s.mu.Unlock()
 		s.voice.Store(v)
 	}
 	s.peer = peer
@@ -192,10 +198,7 @@ func (s *session) openSound() {
 		s.log.Warn("no microphone: the professor cannot hear the student", "err", err)
 	} else {
 		s.mic = mic
-		s.media.Microphone = DeviceOn
-		if s.r.muted.Load() {
-			s.media.Microphone = DeviceMuted
-		}
+		s.media.Microphone = DeviceOn // muted or not: set with the voice sender
 	}
 	// A LAN's jitter is a few ms; 40 ms of buffer hides it, and more than
 	// 200 ms is dropped rather than let the conversation lag.

@@ -43,6 +43,14 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runAgent(ctx, args, stdout, stderr, "")
+}
+
+// runAgent is run with the admin's system config file given by the caller
+// (the end-to-end tests run their own test binary as the agent with their
+// own file). The shipped binary reads the OS's path, or a --system-config
+// that passes config.CheckAdminFile.
+func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, systemConfig string) int {
 	fs := pflag.NewFlagSet("didacto-agent", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.String("server", "http://127.0.0.1:8080", "DIDACTO server URL")
@@ -81,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if !v.GetBool("headless") {
-		return runTray(ctx, fs, stderr)
+		return runTray(ctx, fs, stderr, systemConfig)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {

@@ -32,7 +32,7 @@ import (
 const keyringService = "didacto-agent"
 
 // runTray runs the desktop app until the student quits or ctx ends.
-func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
+func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemConfig string) int {
 	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
 		if err := capture.CheckSession(nil); errors.Is(err, capture.ErrNoDisplay) {
 			fmt.Fprintln(stderr, "didacto-agent: no graphical session (DISPLAY is not set); on servers use --headless")
@@ -40,7 +40,9 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer) int {
 		}
 	}
 	opts := config.DefaultOptions(fs)
-	if p, _ := fs.GetString("system-config"); p != "" {
+	if systemConfig != "" {
+		opts.SystemFile = systemConfig
+	} else if p, _ := fs.GetString("system-config"); p != "" {
 		if err := config.CheckAdminFile(p, opts.SystemFile); err != nil {
 			fmt.Fprintln(stderr, "didacto-agent: --system-config:", err)
 			return 2

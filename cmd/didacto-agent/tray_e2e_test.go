@@ -29,13 +29,19 @@ import (
 )
 
 // The end-to-end test runs this test binary as the agent (no separate
-// build): TestMain hands over to run() when this variable is set.
-const agentChildEnv = "DIDACTO_AGENT_E2E_CHILD"
+// build): TestMain hands over to runAgent() when this variable is set, with
+// the admin's system config file named by agentSystemEnv (the shipped
+// binary refuses a --system-config beside an installed admin file, and a
+// .deb test may have installed one meanwhile).
+const (
+	agentChildEnv  = "DIDACTO_AGENT_E2E_CHILD"
+	agentSystemEnv = "DIDACTO_AGENT_E2E_SYSTEM_CONFIG"
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(agentChildEnv) != "" {
 		ctx, stop := signalContext()
-		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		code := runAgent(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv(agentSystemEnv))
 		stop()
 		os.Exit(code)
 	}
@@ -83,9 +89,9 @@ func TestTrayAppEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(runtimeDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	env := append(d.Env(), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS="+bus, "HOME="+home,
+	env := append(d.Env(), agentChildEnv+"=1", agentSystemEnv+"="+sys, "DBUS_SESSION_BUS_ADDRESS="+bus, "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+runtimeDir)
-	args := []string{"--system-config", sys, "--interval", "500ms", "--log-level", "debug"}
+	args := []string{"--interval", "500ms", "--log-level", "debug"}
 	p, logHas := startTray(t, env, args...)
 	x := func(args ...string) string {
 		t.Helper()
@@ -456,8 +462,8 @@ func TestTrayAppWithoutSessionBus(t *testing.T) {
 	if err := os.WriteFile(sys, []byte("server: http://127.0.0.1:1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "--system-config", sys)
-	cmd.Env = append(d.Env(), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus", "HOME="+home,
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(d.Env(), agentChildEnv+"=1", agentSystemEnv+"="+sys, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus", "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+home)
 	p, err := testenv.StartProc(cmd)
 	if err != nil {

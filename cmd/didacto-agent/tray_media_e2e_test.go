@@ -62,9 +62,9 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	if err := os.WriteFile(sys, []byte("server: "+srv.URL+"\nlanguage: en\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(pa.Env(d.Env()), agentChildEnv+"=1", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus",
+	env := append(pa.Env(d.Env()), agentChildEnv+"=1", agentSystemEnv+"="+sys, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus",
 		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_RUNTIME_DIR="+home)
-	p, logHas := startTray(t, env, "--system-config", sys, "--ice-loopback", "--log-level", "debug")
+	p, logHas := startTray(t, env, "--ice-loopback", "--log-level", "debug")
 	logHas("monitoring", "msg=monitoring lecture="+strconv.FormatInt(lec.ID, 10))
 	logHas("in its room", `msg="live session state" component=live mode=idle`)
 

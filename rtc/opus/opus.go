@@ -47,11 +47,11 @@ var (
 type EncoderConfig struct {
 	Channels    int // 1 (default) or 2
 	BitrateKbps int // 6..510, default 32 (clear wideband voice)
-	Complexity  int // 0..10, default 5: a third of the CPU of 10, barely audible
+	Complexity  int // 1..10, default (0) 5: a third of the CPU of 10, barely audible
 	// Frame is the packet duration: 10, 20 (default), 40 or 60 ms.
 	Frame time.Duration
-	// LossPercent tunes in-band FEC for the expected loss (default 5);
-	// FEC is on unless NoFEC.
+	// LossPercent tunes in-band FEC for the expected loss, 1..100
+	// (default (0) 5); FEC is on unless NoFEC.
 	LossPercent int
 	NoFEC       bool
 	// DTX sends almost nothing while the input is silent (a muted

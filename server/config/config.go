@@ -244,6 +244,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--turn-secret and static TURN credentials exclude each other"))
 	case (static || c.TURNSecret != "") && !turn:
 		errs = append(errs, errors.New("TURN credentials without a turn: URL in --ice-servers"))
+	case turn && !static && c.TURNSecret == "":
+		errs = append(errs, errors.New("a turn: URL in --ice-servers needs --turn-secret or --turn-username and --turn-credential"))
 	case c.TURNSecret != "" && (c.TURNTTL < time.Minute || c.TURNTTL > 7*24*time.Hour):
 		errs = append(errs, fmt.Errorf("--turn-ttl %s: must be between 1m and 168h", c.TURNTTL))
 	}

@@ -27,6 +27,7 @@ plans:
 	}
 	t.Setenv("DIDACTO_DATA_DIR", "/from/env")
 	t.Setenv("DIDACTO_ICE_SERVERS", "stun:stun.school.example:3478,turn:turn.school.example")
+	t.Setenv("DIDACTO_TURN_SECRET", "coturn-secret")
 	c, err := Load([]string{"--config", file, "--redis-url", ""})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +96,7 @@ func TestTURNSettings(t *testing.T) {
 		{[]string{"--ice-servers", "turn:t.example:3478", "--turn-username", "u", "--turn-credential", "p", "--turn-secret", "s"}, "exclude"},
 		{[]string{"--ice-servers", "stun:s.example", "--turn-secret", "s"}, "without a turn: URL"},
 		{[]string{"--ice-servers", "turn:t.example", "--turn-secret", "s", "--turn-ttl", "10s"}, "--turn-ttl"},
+		{[]string{"--ice-servers", "stun:s.example,turn:t.example"}, "needs --turn-secret"},
 		{[]string{"--ice-servers", "stun:s.example,turns:t.example:5349", "--turn-secret", "s"}, ""},
 		{[]string{"--ice-servers", "turn:t.example", "--turn-username", "u", "--turn-credential", "p"}, ""},
 	} {

@@ -158,6 +158,7 @@ func (s *Service) putFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 		captured = t.UTC()
 	}
 	key := accessKey{lid, id.UserID}
+	watched := s.notify.Watched(r.Context(), lid)
 	var tile wire.MonitorTile
 	var needFrame bool
 	if r.Header.Get(wire.HeaderFrameUnchanged) == "1" {
@@ -169,10 +170,13 @@ func (s *Service) putFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 			return err
 		default:
 			tile = s.tileFor(f, store.Member{StudentID: id.UserID, Name: id.Name}, now)
-			// The console learns that the picture is still current (same
-			// version, newer last_seen): a student reading a page is online.
-			if err := s.notify.Publish(r.Context(), lid, tile); err != nil {
-				s.logger.Warn("publishing presence", "lecture_id", lid, "err", err)
+			// A watching console learns that the picture is still current
+			// (same version, newer last_seen): a student reading a page is
+			// online. Nobody watching: nothing to tell.
+			if watched {
+				if err := s.notify.Publish(r.Context(), lid, tile); err != nil {
+					s.logger.Warn("publishing presence", "lecture_id", lid, "err", err)
+				}
 			}
 		}
 		s.ingested.Add(`kind="keepalive"`, 1)
@@ -195,7 +199,7 @@ func (s *Service) putFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 
 	hints := wire.FrameHints{IntervalMS: int(s.cfg.IdleInterval.Milliseconds()), Width: s.cfg.IdleWidth,
 		Quality: s.cfg.Quality, NeedFrame: needFrame}
-	if s.notify.Watched(r.Context(), lid) {
+	if watched {
 		hints.Watched, hints.IntervalMS, hints.Width = true, int(s.cfg.WatchedInterval.Milliseconds()), s.cfg.Width
 	}
 	httpx.WriteJSON(w, http.StatusOK, hints)

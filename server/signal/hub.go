@@ -233,3 +233,11 @@ func lookupCode(err error) string {
 
 // cleanupTimeout bounds the lock and audit calls made while a session ends.
 const cleanupTimeout = 5 * time.Second
+
+// iceFor is the ICE server list handed to one user.
+func (h *Hub) iceFor(userID int64) []wire.ICEServer {
+	if h.cfg.ICEFor != nil {
+		return h.cfg.ICEFor(userID)
+	}
+	return h.cfg.ICEServers
+}

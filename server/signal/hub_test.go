@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -483,4 +485,29 @@ func TestRulesRecheckedWhileInRoom(t *testing.T) {
 	})
 	agent.join(w.lecture, w.stu, wire.RoleStudent)
 	agent.expectError(wire.CodeLectureInactive)
+}
+
+// TestPeerJoinedHandsFreshICEServers: per-user, short-lived TURN
+// credentials are made anew for the student when a professor arrives, so
+// an agent connected since the morning does not use expired ones.
+func TestPeerJoinedHandsFreshICEServers(t *testing.T) {
+	w := newWorld(t)
+	n := 0
+	var mu sync.Mutex
+	cfg := Config{Replica: "solo", ICEFor: func(uid int64) []wire.ICEServer {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return []wire.ICEServer{{URLs: []string{"turn:127.0.0.1:3478"}, Username: fmt.Sprintf("%d:%d", n, uid), Credential: "c"}}
+	}}
+	r := memReplica(t, w, cfg)
+	agent := dial(t, r, w.stu)
+	sj := agent.joinOK(w.lecture, w.stu, wire.RoleStudent)
+	console := dial(t, r, w.prof)
+	console.joinOK(w.lecture, w.stu, wire.RoleProfessor)
+	peer := agent.expect(wire.SignalPeerJoined)
+	if len(peer.ICEServers) != 1 || peer.ICEServers[0].Username == sj.ICEServers[0].Username ||
+		!strings.HasSuffix(peer.ICEServers[0].Username, fmt.Sprintf(":%d", w.stu.ID)) {
+		t.Fatalf("peer_joined ICE servers %+v after joined's %+v", peer.ICEServers, sj.ICEServers)
+	}
 }

@@ -307,13 +307,9 @@ func (s *session) join(m wire.SignalMessage) {
 	}
 	s.h.record(ctx, AuditJoin, slot, s.ident.UserID, slot.StudentID, fmt.Sprintf("%s epoch %d", slot.Role, me.Epoch))
 
-	ice := s.h.cfg.ICEServers
-	if s.h.cfg.ICEFor != nil {
-		ice = s.h.cfg.ICEFor(s.ident.UserID)
-	}
 	joined := wire.SignalMessage{
 		Type: wire.SignalJoined, LectureID: slot.LectureID, StudentID: slot.StudentID, Role: slot.Role,
-		Epoch: me.Epoch, ICEServers: ice,
+		Epoch: me.Epoch, ICEServers: s.h.iceFor(s.ident.UserID),
 	}
 	self := &wire.SignalPeer{UserID: s.ident.UserID, Name: s.ident.Name, Role: slot.Role}
 	switch slot.Role {
@@ -432,7 +428,11 @@ func (s *session) onEvent(env Envelope) {
 		s.stop(CloseTakenOver, "taken over by a newer session", false)
 	case kindPeerJoined:
 		s.peerEpoch, s.peerMisses = env.Msg.Epoch, 0
-		s.write(env.Msg)
+		// Fresh ICE servers for the session that follows: an agent's
+		// socket outlives short-lived TURN credentials.
+		m := env.Msg
+		m.ICEServers = s.h.iceFor(s.ident.UserID)
+		s.write(m)
 	case kindPeerLeft:
 		s.peerLeft(env.Msg)
 	}
@@ -536,7 +536,8 @@ func (s *session) heartbeat() {
 			// A professor arrived and its peer_joined was lost.
 			s.peerEpoch = peer.Epoch
 			s.write(wire.SignalMessage{Type: wire.SignalPeerJoined, LectureID: s.slot.LectureID, StudentID: s.slot.StudentID,
-				Epoch: peer.Epoch, Peer: &wire.SignalPeer{UserID: peer.UserID, Name: peer.Name, Role: wire.RoleProfessor}})
+				Epoch: peer.Epoch, Peer: &wire.SignalPeer{UserID: peer.UserID, Name: peer.Name, Role: wire.RoleProfessor},
+				ICEServers: s.h.iceFor(s.ident.UserID)})
 		}
 		s.peerMisses = 0
 	case ok: // a different session holds the peer seat now
