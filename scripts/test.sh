@@ -11,10 +11,12 @@ echo "== go vet"
 go vet ./...
 
 echo "== go test"
-# dbus-run-session gives the keyring tests a private session bus.
+# dbus-run-session gives the keyring tests a private session bus. The
+# timeout is per test binary: on a cold cache the packaging tests also
+# cross-build the Windows agent and its C libraries (about 10 minutes).
 runner=()
 command -v dbus-run-session >/dev/null && runner=(dbus-run-session --)
-"${runner[@]}" go test -count=1 -timeout 15m ./... 2>&1 | tee /tmp/didacto-test.$$.log
+"${runner[@]}" go test -count=1 -timeout 30m ./... 2>&1 | tee /tmp/didacto-test.$$.log
 
 echo "== fuzz (${fuzztime} each)"
 # Go 1.26's fuzz coordinator can fail a run with a bare "context deadline
