@@ -29,7 +29,6 @@ type CameraReceiver struct {
 type CameraStats struct {
 	Frames, Errors, KeyframeRequests int64
 	Width, Height                    int
-	Last                             time.Time // when the last picture decoded
 }
 
 // keyframeEvery bounds how often a receiver asks for a keyframe.
@@ -91,7 +90,6 @@ func (c *CameraReceiver) Run(ctx context.Context, track RTPReader) error {
 			c.count(func(s *CameraStats) {
 				s.Frames++
 				s.Width, s.Height = img.Rect.Dx(), img.Rect.Dy()
-				s.Last = time.Now()
 			})
 			c.onFrame(img)
 		}

@@ -634,7 +634,8 @@ func (s *session) logMedia() {
 	attrs := []any{}
 	if v := s.voice.Load(); v != nil {
 		st := v.Stats()
-		attrs = append(attrs, "voice_sent_frames", st.Frames, "voice_sent_bytes", st.Bytes)
+		attrs = append(attrs, "voice_sent_frames", st.Frames, "voice_sent_bytes", st.Bytes,
+			"mic_dropped_ms", s.mic.Dropped()*1000/audio.Rate)
 	}
 	if heard != nil {
 		st := heard.Stats()

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -277,24 +276,17 @@ func (zeroReader) Read(b []byte) (int, error) {
 // RecordSpeaker records d of what plays on the speaker sink, as 48 kHz mono.
 func (p *Pulse) RecordSpeaker(tb testing.TB, d time.Duration) []int16 {
 	tb.Helper()
-	cmd := exec.Command(p.parec, "--device=speaker.monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw",
-		"--latency-msec=20")
-	cmd.Env = p.env(os.Environ())
-	var out bytes.Buffer // read only after the process ended
-	cmd.Stdout = &out
-	proc, err := StartProc(cmd)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	r := p.StartRecording(tb)
 	time.Sleep(d)
-	proc.Stop(2 * time.Second)
-	raw := out.Bytes()
-	if len(raw) == 0 {
-		tb.Logf("parec recorded nothing: %s", proc.Output())
+	r.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var pcm []int16
+	for _, c := range r.chunks {
+		pcm = append(pcm, c.PCM...)
 	}
-	pcm := make([]int16, len(raw)/2)
-	for i := range pcm {
-		pcm[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+	if len(pcm) == 0 {
+		tb.Logf("parec recorded nothing: %s", r.proc.Output())
 	}
 	return pcm
 }
