@@ -11,8 +11,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -22,11 +20,12 @@ import (
 	"github.com/didacto/didacto/wire"
 )
 
-// Bitrate bounds of the bandwidth estimate, in kbps.
+// Bitrate bounds of the bandwidth estimate, in kbps, when PeerConfig does
+// not set them (StartKbps and SharpKbps give them for a screen size).
 const (
 	DefaultMinKbps   = 150
-	DefaultStartKbps = 1500
-	DefaultMaxKbps   = 2500
+	DefaultStartKbps = 2500
+	DefaultMaxKbps   = 20000
 )
 
 // PeerConfig configures a Peer. Callbacks may run on pion's goroutines; they
@@ -64,7 +63,7 @@ type Peer struct {
 	track  *webrtc.TrackLocalStaticSample
 	sender *webrtc.RTPSender
 	voice  *webrtc.TrackLocalStaticSample // nil without PeerConfig.Voice
-	bwe    cc.BandwidthEstimator
+	bwe    *congestion
 	log    *slog.Logger
 	minBps int
 	maxBps int
@@ -73,6 +72,8 @@ type Peer struct {
 	done      chan struct{} // closed by Close
 	keyframe  chan struct{} // PLI/FIR arrived (capacity 1)
 	remb      atomic.Int64  // last REMB in bps, 0 if none
+	iceAt     atomic.Int64  // when ICE first connected (Unix ns), 0 before
+	connAt    atomic.Int64  // when DTLS was up too
 	closeOnce sync.Once
 	connOnce  sync.Once
 }
@@ -108,24 +109,13 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, fmt.Errorf("new peer: rtcp reports: %w", err)
 	}
-	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
-			gcc.SendSideBWEInitialBitrate(cfg.StartKbps*1000),
-			gcc.SendSideBWEMinBitrate(cfg.MinKbps*1000),
-			gcc.SendSideBWEMaxBitrate(cfg.MaxKbps*1000),
-			// No pacer: a paced queue is latency; the encoder's rate
-			// control is what follows the estimate.
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-		)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("new peer: congestion control: %w", err)
-	}
-	var bwe cc.BandwidthEstimator
-	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { bwe = e })
+	var bwe *congestion
 	// Order matters: the last one added sees a packet first. The TWCC
-	// sequence number must be on the packet before the estimator logs it.
-	reg.Add(twccOnly{ccf})
+	// sequence number must be on the packet before the controller logs it.
+	reg.Add(congestionFactory{
+		minBps: cfg.MinKbps * 1000, startBps: cfg.StartKbps * 1000, maxBps: cfg.MaxKbps * 1000,
+		log: cfg.Logger, onNew: func(c *congestion) { bwe = c },
+	})
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, fmt.Errorf("new peer: twcc: %w", err)
 	}
@@ -189,10 +179,18 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 		}
 		cfg.OnCandidate(b)
 	})
+	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s == webrtc.ICEConnectionStateConnected {
+			p.iceAt.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "state", s.String())
 		if s == webrtc.PeerConnectionStateConnected {
-			p.connOnce.Do(func() { close(p.connected) })
+			p.connOnce.Do(func() {
+				p.connAt.Store(time.Now().UnixNano())
+				close(p.connected)
+			})
 		}
 		if cfg.OnState != nil {
 			cfg.OnState(s)
@@ -325,11 +323,31 @@ func (p *Peer) AddCandidate(raw json.RawMessage) error {
 	return nil
 }
 
+// ConnectedAt reports when ICE first connected and when the whole
+// connection (DTLS) was up; zero times before.
+func (p *Peer) ConnectedAt() (ice, dtls time.Time) {
+	at := func(ns int64) time.Time {
+		if ns == 0 {
+			return time.Time{}
+		}
+		return time.Unix(0, ns)
+	}
+	return at(p.iceAt.Load()), at(p.connAt.Load())
+}
+
 // Connected is closed once the connection is up.
 func (p *Peer) Connected() <-chan struct{} { return p.connected }
 
 // Done is closed by Close.
 func (p *Peer) Done() <-chan struct{} { return p.done }
+
+// Congestion is the rate controller's last conclusion.
+func (p *Peer) Congestion() CongestionState {
+	if p.bwe == nil {
+		return CongestionState{TargetBps: p.TargetBitrate()}
+	}
+	return p.bwe.State()
+}
 
 // KeyframeRequests signals a PLI or FIR from the receiver.
 func (p *Peer) KeyframeRequests() <-chan struct{} { return p.keyframe }
@@ -339,7 +357,7 @@ func (p *Peer) KeyframeRequests() <-chan struct{} { return p.keyframe }
 func (p *Peer) TargetBitrate() int {
 	bps := p.maxBps
 	if p.bwe != nil {
-		bps = p.bwe.GetTargetBitrate()
+		bps = p.bwe.Target()
 	}
 	if r := int(p.remb.Load()); r > 0 {
 		bps = min(bps, r)
