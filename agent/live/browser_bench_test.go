@@ -108,6 +108,9 @@ func benchChromium(b *testing.B, screen string) {
 		br.call(`await page.waitForFunction(() => S.firstFrame > 0, null, {timeout: 30000});`)
 		var ms float64
 		br.eval(`S.firstFrame - S.t0`, &ms)
+		var tm map[string]any
+		br.eval(`({ws: S.tWs, joined: S.tJoined, offer: S.tOffer, answer: S.tAnswer, ice: S.tIce, connected: S.tConnected, first: S.firstFrame - S.t0, firstWall: S.firstWall, connWall: S.connWall, trackWall: S.trackWall, meta: S.firstMeta})`, &tm)
+		b.Logf("page timings (ms from page start; wall clocks in ms): %v", tm)
 		first = append(first, ms)
 
 		decoded := func() float64 {

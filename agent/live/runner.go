@@ -127,10 +127,11 @@ type Runner struct {
 	injMu sync.Mutex
 	inj   input.SystemInjector // opened on the first control_start, kept
 
-	mu        sync.Mutex // guards cur, profEpoch, profName, conn, iceSrv
+	mu        sync.Mutex // guards cur, warm, profEpoch, profName, conn, iceSrv
 	cur       *session
-	profEpoch int64  // the latest professor session (peer_joined)
-	profName  string // its display name
+	warm      *prepared // made for the professor who joined, until their offer
+	profEpoch int64     // the latest professor session (peer_joined)
+	profName  string    // its display name
 	conn      *websocket.Conn
 	iceSrv    []wire.ICEServer
 	stateMu   sync.Mutex
@@ -215,6 +216,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		start := time.Now()
 		err := r.connect(ctx)
 		r.endSession(nil, "disconnected")
+		r.dropWarm(nil)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -327,6 +329,9 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 			r.mu.Unlock()
 		}
 		r.endSession(nil, "new professor session")
+		if m.Peer != nil {
+			r.warmUp(m.Epoch)
+		}
 	case wire.SignalOffer:
 		if m.Role != wire.RoleProfessor {
 			return nil
@@ -362,6 +367,7 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 		}
 	case wire.SignalPeerLeft:
 		r.endSession(nil, "professor left")
+		r.dropWarm(nil)
 	case wire.SignalKicked:
 		return fmt.Errorf("%w: kicked (%s)", errRetryLater, m.Code)
 	case wire.SignalError:
@@ -372,6 +378,40 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 		}
 	}
 	return nil
+}
+
+// warmUpFor is how long a prepared screen waits for its offer.
+const warmUpFor = 15 * time.Second
+
+// warmUp prepares the screen for the professor who just joined (see
+// prepared); unused, it is dropped after warmUpFor.
+func (r *Runner) warmUp(epoch int64) {
+	p, err := r.prepare(epoch)
+	if err != nil {
+		r.log.Debug("preparing the screen", "err", err)
+		return
+	}
+	r.mu.Lock()
+	old := r.warm
+	r.warm = p
+	r.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	time.AfterFunc(warmUpFor, func() { r.dropWarm(p) })
+}
+
+// dropWarm frees the prepared screen if it is p (nil: whichever there is).
+func (r *Runner) dropWarm(p *prepared) {
+	r.mu.Lock()
+	w := r.warm
+	if w == nil || (p != nil && w != p) {
+		r.mu.Unlock()
+		return
+	}
+	r.warm = nil
+	r.mu.Unlock()
+	w.close()
 }
 
 // session returns the current session if it belongs to the professor

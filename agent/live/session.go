@@ -31,9 +31,11 @@ type session struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	peer      *rtc.Peer
-	streamer  *rtc.Streamer
+	prep      *prepared // the screen, its capturer and streamer
 	loopDone  chan struct{}
-	started   time.Time
+	started   time.Time // the offer arrived
+	// answeredAt is set once, before the first frame can be sent.
+	answeredAt time.Time
 
 	// Sound, opened at the start (nil where missing) and closed by close.
 	sound   *audio.System
@@ -50,7 +52,6 @@ type session struct {
 	profCam string // the console's word on its camera (wire.Media*), "" before it spoke
 	heard   *rtc.VoiceReceiver
 	seen    *rtc.CameraReceiver
-	capt    *capture.Capturer
 	screens []capture.Screen
 	current int
 	ctrl    *input.Controller
@@ -63,54 +64,59 @@ type session struct {
 }
 
 func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) error {
+	offered := time.Now()
 	r.mu.Lock()
 	name := ""
 	if r.profEpoch == offer.Epoch {
 		name = r.profName
 	}
 	ice := r.iceSrv
+	prep := r.warm
+	r.warm = nil
 	r.mu.Unlock()
-	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{}), started: time.Now()}
+	if prep != nil && prep.epoch != offer.Epoch {
+		prep.close()
+		prep = nil
+	}
+	if prep == nil {
+		var err error
+		if prep, err = r.prepare(offer.Epoch); err != nil {
+			return err
+		}
+	}
+	s := &session{r: r, log: r.log.With("epoch", offer.Epoch), epoch: offer.Epoch, professor: name, loopDone: make(chan struct{}),
+		started: offered, prep: prep, screens: prep.screens, current: prep.current}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	first := s.firstFrame
+	prep.onFirst.Store(&first)
 	s.openSound()
 	defer func() { // on an error return, nothing of the session stays open
 		if s.peer == nil {
 			s.closeSound()
+			prep.close()
 		}
 	}()
 
-	// The screen list, then a capturer on the primary screen.
-	probe, err := capture.New(capture.Options{Screen: capture.AllScreens, Display: r.cfg.Display})
-	if err != nil {
-		return fmt.Errorf("opening capture: %w", err)
+	// The answer does not wait for the streamer: it gets ready while ICE
+	// and DTLS run. The estimate starts where the native size at the full
+	// frame rate fits, and may climb to what sharpens it.
+	w, h := prep.size()
+	fps := r.cfg.Stream.FPS
+	if fps <= 0 {
+		fps = 30
 	}
-	s.screens, err = probe.Screens()
-	_ = probe.Close()
-	if err != nil || len(s.screens) == 0 {
-		return fmt.Errorf("listing screens: %w", err)
+	maxWidth := r.cfg.Stream.MaxWidth
+	if maxWidth <= 0 {
+		maxWidth = 1920
 	}
-	for i, sc := range s.screens {
-		if sc.Primary {
-			s.current = i
-			break
-		}
-	}
-	if s.capt, err = capture.New(capture.Options{Screen: s.current, Display: r.cfg.Display}); err != nil {
-		return fmt.Errorf("opening capture: %w", err)
-	}
-	// The encoder exists before ICE starts: the first keyframe is not
-	// delayed by its setup.
-	scfg := r.cfg.Stream
-	if scfg.Logger == nil {
-		scfg.Logger = s.log
-	}
-	if s.streamer, err = rtc.NewStreamer(s.capt, scfg); err != nil {
-		_ = s.capt.Close()
-		return err
+	if w > maxWidth {
+		w, h = maxWidth, h*maxWidth/w
 	}
 	peer, err := rtc.NewPeer(rtc.PeerConfig{
 		ICEServers:    ice,
 		LoopbackOnly:  r.cfg.LoopbackOnly,
+		StartKbps:     rtc.StartKbps(w, h, fps),
+		MaxKbps:       rtc.SharpKbps(w, h, fps),
 		Voice:         s.mic != nil,
 		OnCandidate:   s.localCandidate,
 		OnDataChannel: s.dataChannel,
@@ -119,16 +125,12 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 		Logger:        s.log,
 	})
 	if err != nil {
-		_ = s.streamer.Close()
-		_ = s.capt.Close()
 		return err
 	}
 	if s.mic != nil {
 		v, err := rtc.NewVoiceSender(peer)
 		if err != nil {
 			_ = peer.Close()
-			_ = s.streamer.Close()
-			_ = s.capt.Close()
 			return err
 		}
 		v.SetMuted(r.muted.Load())
@@ -146,7 +148,14 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 	r.mu.Unlock()
 	go func() {
 		defer close(s.loopDone)
-		if err := s.streamer.Run(s.ctx, s.peer); err != nil {
+		if err := prep.wait(s.ctx); err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Warn("screen capture", "err", err)
+				go r.endSession(s, "screen capture failed") // endSession waits for this goroutine
+			}
+			return
+		}
+		if err := prep.streamer.Run(s.ctx, s.peer); err != nil {
 			s.log.Warn("video loop", "err", err)
 			go r.endSession(s, "video failed") // endSession waits for this goroutine
 		}
@@ -160,6 +169,7 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 		r.endSession(s, "answer not sent")
 		return err
 	}
+	s.answeredAt = time.Now()
 	s.mu.Lock()
 	s.answered = true
 	pending := s.pending
@@ -170,6 +180,21 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 	}
 	s.setMode(Viewed)
 	return nil
+}
+
+// firstFrame logs how the session's start was spent: the parts of the
+// time from the offer to the first frame on the wire.
+func (s *session) firstFrame(at time.Time, bytes int) {
+	ms := func(a, b time.Time) int64 {
+		if a.IsZero() || b.IsZero() {
+			return -1
+		}
+		return b.Sub(a).Milliseconds()
+	}
+	ice, dtls := s.peer.ConnectedAt()
+	s.log.Info("live session start", "answer_ms", ms(s.started, s.answeredAt), "ice_ms", ms(s.answeredAt, ice),
+		"dtls_ms", ms(ice, dtls), "first_frame_ms", ms(dtls, at), "total_ms", ms(s.started, at),
+		"streamer_ready_ms", ms(s.prep.made, s.prep.ready), "prepared_early_ms", ms(s.prep.made, s.started), "keyframe_bytes", bytes)
 }
 
 // openSound opens the microphone and speakers; what is missing is only
@@ -562,6 +587,9 @@ func (s *session) selectScreen(i int) error {
 		s.mu.Unlock()
 		return fmt.Errorf("no screen %d (have %d)", i, len(screens))
 	}
+	if err := s.prep.wait(s.ctx); err != nil {
+		return fmt.Errorf("screen capture: %w", err)
+	}
 	capt, err := capture.New(capture.Options{Screen: i, Display: s.r.cfg.Display})
 	if err != nil {
 		return fmt.Errorf("opening capture: %w", err)
@@ -572,12 +600,16 @@ func (s *session) selectScreen(i int) error {
 		_ = capt.Close()
 		return nil
 	}
-	old := s.capt
-	s.capt, s.screens, s.current = capt, screens, i
+	s.screens, s.current = screens, i
 	ctrl := s.ctrl
 	scr := s.screenRect()
 	s.mu.Unlock()
-	s.streamer.SetSource(capt) // returns once the old capturer is out of use
+	old, ok := s.prep.setCapturer(capt)
+	if !ok { // the session closed meanwhile
+		_ = capt.Close()
+		return nil
+	}
+	s.prep.streamer.SetSource(capt) // returns once the old capturer is out of use
 	_ = old.Close()
 	if ctrl != nil {
 		if err := ctrl.SetScreen(scr); err != nil {
@@ -611,19 +643,26 @@ func (s *session) close() {
 	s.tracks.Wait() // the tracks end with the connection
 	s.logMedia()
 	s.closeSound()
-	if st := s.streamer.Stats(); st.Frames > 0 {
-		per := func(d time.Duration) string {
-			return (d / time.Duration(st.Frames)).Round(10 * time.Microsecond).String()
-		}
-		s.log.Info("live video", "frames", st.Frames, "keyframes", st.Keyframes, "bytes", st.Bytes,
-			"fps", fmt.Sprintf("%.1f", float64(st.Frames)/time.Since(s.started).Seconds()),
-			"capture", per(st.Capture), "convert", per(st.Convert), "encode", per(st.Encode),
-			"size", fmt.Sprintf("%dx%d", st.Width, st.Height), "kbps", st.Kbps)
+	if s.prep.wait(context.Background()) == nil {
+		s.logVideo(s.prep.streamer.Stats())
 	}
-	_ = s.streamer.Close()
-	s.mu.Lock()
-	_ = s.capt.Close()
-	s.mu.Unlock()
+	s.prep.close()
+}
+
+// logVideo writes what the screen stream did.
+func (s *session) logVideo(st rtc.StreamStats) {
+	if st.Frames == 0 {
+		return
+	}
+	per := func(d time.Duration, n int64) string {
+		return (d / time.Duration(max(n, 1))).Round(10 * time.Microsecond).String()
+	}
+	c := s.peer.Congestion()
+	s.log.Info("live video", "frames", st.Frames, "keyframes", st.Keyframes, "bytes", st.Bytes,
+		"fps", fmt.Sprintf("%.1f", float64(st.Frames)/time.Since(s.started).Seconds()), "still_ticks", st.Skipped,
+		"capture", per(st.Capture, st.Captures), "convert", per(st.Convert, st.Frames), "encode", per(st.Encode, st.Frames),
+		"size", fmt.Sprintf("%dx%d", st.Width, st.Height), "kbps", st.Kbps,
+		"estimate_kbps", c.TargetBps/1000, "estimate_decreases", c.Decreases, "loss", fmt.Sprintf("%.3f", c.Loss))
 }
 
 // logMedia writes what the session's sound and camera did.
