@@ -103,21 +103,30 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 		return nil, fmt.Errorf("new peer: %w", err)
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, fmt.Errorf("new peer: nack: %w", err)
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, fmt.Errorf("new peer: rtcp reports: %w", err)
-	}
 	var bwe *congestion
-	// Order matters: the last one added sees a packet first. The TWCC
-	// sequence number must be on the packet before the controller logs it.
+	// Order matters: the last one added sees an outgoing packet first.
+	// The NACK responder's resends pass the resend limiter, then get a
+	// transport sequence number, then are logged by the controller, like
+	// every other packet on the wire.
 	reg.Add(congestionFactory{
 		minBps: cfg.MinKbps * 1000, startBps: cfg.StartKbps * 1000, maxBps: cfg.MaxKbps * 1000,
 		log: cfg.Logger, onNew: func(c *congestion) { bwe = c },
 	})
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, fmt.Errorf("new peer: twcc: %w", err)
+	}
+	startBps := cfg.StartKbps * 1000
+	reg.Add(resendLimiterFactory{target: func() int {
+		if bwe == nil {
+			return startBps
+		}
+		return bwe.Target()
+	}})
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, fmt.Errorf("new peer: nack: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, fmt.Errorf("new peer: rtcp reports: %w", err)
 	}
 	// TWCC feedback on what the professor sends (camera, voice): without
 	// it the browser's bandwidth estimate stays where it started.
