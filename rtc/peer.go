@@ -60,7 +60,12 @@ type PeerConfig struct {
 // Peer is the agent's answering RTCPeerConnection with one VP8 screen track.
 type Peer struct {
 	pc     *webrtc.PeerConnection
-	track  *webrtc.TrackLocalStaticSample
+	track  *webrtc.TrackLocalStaticRTP
+	// videoMu serializes frames: the packetizer numbers them in order and
+	// the pacer spreads one frame's packets before the next.
+	videoMu    sync.Mutex
+	packetizer rtp.Packetizer
+	pace       pacer
 	sender *webrtc.RTPSender
 	voice  *webrtc.TrackLocalStaticSample // nil without PeerConfig.Voice
 	bwe    *congestion
@@ -162,7 +167,7 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 		done:      make(chan struct{}),
 		keyframe:  make(chan struct{}, 1),
 	}
-	p.track, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "screen", "didacto-screen")
+	p.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "screen", "didacto-screen")
 	if err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("new screen track: %w", err)
@@ -358,6 +363,10 @@ func (p *Peer) Congestion() CongestionState {
 	return p.bwe.State()
 }
 
+// Pushback reports whether the video sender should skip a frame to let
+// the link's queue drain (see congestion.Pushback).
+func (p *Peer) Pushback() bool { return p.bwe != nil && p.bwe.Pushback() }
+
 // KeyframeRequests signals a PLI or FIR from the receiver.
 func (p *Peer) KeyframeRequests() <-chan struct{} { return p.keyframe }
 
@@ -381,8 +390,27 @@ func (p *Peer) WriteFrame(f vp8.Frame, d time.Duration) error {
 	default:
 		return ErrNotConnected
 	}
-	if err := p.track.WriteSample(media.Sample{Data: f.Data, Duration: d}); err != nil {
-		return fmt.Errorf("writing video sample: %w", err)
+	p.videoMu.Lock()
+	defer p.videoMu.Unlock()
+	if p.packetizer == nil {
+		p.packetizer = videoPacketizer()
+		p.pace = pacer{now: time.Now}
+	}
+	pkts := p.packetizer.Packetize(f.Data, uint32(d.Seconds()*90000+0.5))
+	bps := paceRate(len(f.Data), p.TargetBitrate())
+	for _, pkt := range pkts {
+		if w := p.pace.wait(pkt.MarshalSize(), bps); w > 0 {
+			t := time.NewTimer(w)
+			select {
+			case <-t.C:
+			case <-p.done:
+				t.Stop()
+				return nil
+			}
+		}
+		if err := p.track.WriteRTP(pkt); err != nil {
+			return fmt.Errorf("writing video packet: %w", err)
+		}
 	}
 	return nil
 }

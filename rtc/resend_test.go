@@ -44,3 +44,33 @@ func TestResendLimiter(t *testing.T) {
 		t.Fatal("a resend across the wrap: want one allowed, then one refused within the gap")
 	}
 }
+
+func TestPacer(t *testing.T) {
+	now := time.Unix(0, 0)
+	p := pacer{now: func() time.Time { return now }}
+	// The burst leaves at once: ten 1,200-byte packets.
+	for i := range 10 {
+		if w := p.wait(1200, 1_000_000); w != 0 {
+			t.Fatalf("packet %d of the burst waits %v", i, w)
+		}
+	}
+	// The next waits for its own bytes at 1 Mbps: 9.6 ms, less what the
+	// burst left over (12,000 - 10 x 1,200 = 0).
+	if w := p.wait(1200, 1_000_000); w != 9600*time.Microsecond {
+		t.Fatalf("11th packet waits %v, want 9.6ms", w)
+	}
+	now = now.Add(time.Hour) // a pause refills only the burst
+	for range 10 {
+		p.wait(1200, 1_000_000)
+	}
+	if w := p.wait(1200, 1_000_000); w == 0 {
+		t.Fatal("after a pause more than the burst left at once")
+	}
+	// A big frame at a low estimate is spread over 300 ms at most.
+	if r := paceRate(150_000, 150_000); r != 150_000*8/0.3 {
+		t.Fatalf("pace rate %v for a 150 KB frame at 150 kbps", r)
+	}
+	if r := paceRate(1000, 4_000_000); r != 10_000_000 {
+		t.Fatalf("pace rate %v at 4 Mbps, want 2.5x", r)
+	}
+}

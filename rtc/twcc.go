@@ -51,6 +51,10 @@ type congestion struct {
 	sent  [sentRing]sentPacket
 	ctrl  *rateController
 	acks  []ack // reused per report
+	// what left in the last sentSpan, for pushback: the encoder's output
+	// can run ahead of the target (a scroll coded at its quantizer limit)
+	sentLog   []sentBytes
+	sentTotal int
 	state CongestionState
 }
 
@@ -121,9 +125,49 @@ func (n *rtpNewest) note(seq uint16) bool {
 	return true
 }
 
+type sentBytes struct {
+	at   time.Time
+	size int
+}
+
+// sentSpan is the window the sending rate is measured over.
+const sentSpan = 500 * time.Millisecond
+
+// Pushback thresholds: the encoder should skip a frame while the link
+// holds a long queue or while more left than the target allows.
+const (
+	pushbackQueue = 60 * time.Millisecond
+	pushbackRate  = 1.1
+)
+
+// Pushback reports whether the sender should skip a frame: the standing
+// queue is long, or what left in the last half second is well above the
+// target. Skipping is a lower frame rate; sending is a growing queue, then
+// losses, a keyframe request and a freeze.
+func (c *congestion) Pushback() bool {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.trimSent(now)
+	sentBps := float64(c.sentTotal) * 8 / sentSpan.Seconds()
+	return c.state.QueueDelay > pushbackQueue || sentBps > pushbackRate*float64(c.target.Load())
+}
+
+func (c *congestion) trimSent(now time.Time) {
+	i := 0
+	for i < len(c.sentLog) && now.Sub(c.sentLog[i].at) > sentSpan {
+		c.sentTotal -= c.sentLog[i].size
+		i++
+	}
+	c.sentLog = append(c.sentLog[:0], c.sentLog[i:]...)
+}
+
 func (c *congestion) onSent(seq uint16, size int, resend bool) {
 	now := c.now()
 	c.mu.Lock()
+	c.trimSent(now)
+	c.sentLog = append(c.sentLog, sentBytes{at: now, size: size})
+	c.sentTotal += size
 	c.sent[int(seq)%sentRing] = sentPacket{at: now, size: size, seq: seq, valid: true, resend: resend}
 	c.mu.Unlock()
 }

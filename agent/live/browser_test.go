@@ -141,15 +141,24 @@ func (b *browser) eval(expr string, out any) {
 	}
 }
 
-func servePage(tb testing.TB) *httptest.Server {
+func servePage(tb testing.TB) *httptest.Server { return servePageWith(tb, nil) }
+
+// servePageWith serves the page and, on /relay?to=host:port, whatever
+// relay answers (the shaped-link tests make their relay there).
+func servePageWith(tb testing.TB, relay http.HandlerFunc) *httptest.Server {
 	html, err := os.ReadFile(filepath.Join("testdata", "e2e", "professor.html"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux := http.NewServeMux()
+	if relay != nil {
+		mux.HandleFunc("/relay", relay)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(html)
-	}))
+	})
+	s := httptest.NewServer(mux)
 	tb.Cleanup(s.Close)
 	return s
 }

@@ -659,7 +659,7 @@ func (s *session) logVideo(st rtc.StreamStats) {
 	}
 	c := s.peer.Congestion()
 	s.log.Info("live video", "frames", st.Frames, "keyframes", st.Keyframes, "bytes", st.Bytes,
-		"fps", fmt.Sprintf("%.1f", float64(st.Frames)/time.Since(s.started).Seconds()), "still_ticks", st.Skipped,
+		"fps", fmt.Sprintf("%.1f", float64(st.Frames)/time.Since(s.started).Seconds()), "still_ticks", st.Skipped, "pushback_ticks", st.Pushback,
 		"capture", per(st.Capture, st.Captures), "convert", per(st.Convert, st.Frames), "encode", per(st.Encode, st.Frames),
 		"size", fmt.Sprintf("%dx%d", st.Width, st.Height), "kbps", st.Kbps,
 		"estimate_kbps", c.TargetBps/1000, "estimate_decreases", c.Decreases, "loss", fmt.Sprintf("%.3f", c.Loss))
