@@ -59,19 +59,19 @@ type PeerConfig struct {
 
 // Peer is the agent's answering RTCPeerConnection with one VP8 screen track.
 type Peer struct {
-	pc     *webrtc.PeerConnection
-	track  *webrtc.TrackLocalStaticRTP
+	pc    *webrtc.PeerConnection
+	track *webrtc.TrackLocalStaticRTP
 	// videoMu serializes frames: the packetizer numbers them in order and
 	// the pacer spreads one frame's packets before the next.
 	videoMu    sync.Mutex
 	packetizer rtp.Packetizer
 	pace       pacer
-	sender *webrtc.RTPSender
-	voice  *webrtc.TrackLocalStaticSample // nil without PeerConfig.Voice
-	bwe    *congestion
-	log    *slog.Logger
-	minBps int
-	maxBps int
+	sender     *webrtc.RTPSender
+	voice      *webrtc.TrackLocalStaticSample // nil without PeerConfig.Voice
+	bwe        *congestion
+	log        *slog.Logger
+	minBps     int
+	maxBps     int
 
 	connected chan struct{} // closed once ICE+DTLS are up
 	done      chan struct{} // closed by Close

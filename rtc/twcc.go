@@ -47,15 +47,15 @@ type congestion struct {
 	log    *slog.Logger
 	target atomic.Int64
 
-	mu    sync.Mutex // guards the rest
-	sent  [sentRing]sentPacket
-	ctrl  *rateController
-	acks  []ack // reused per report
+	mu   sync.Mutex // guards the rest
+	sent [sentRing]sentPacket
+	ctrl *rateController
+	acks []ack // reused per report
 	// what left in the last sentSpan, for pushback: the encoder's output
 	// can run ahead of the target (a scroll coded at its quantizer limit)
 	sentLog   []sentBytes
 	sentTotal int
-	state CongestionState
+	state     CongestionState
 }
 
 type sentPacket struct {
