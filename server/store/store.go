@@ -1,7 +1,8 @@
 // Package store defines the server's persistence contract: the domain records
-// and the Store interface that both the SQLite (embedded default) and the
-// PostgreSQL (scale-out) implementations satisfy, with the same behaviour,
-// checked by one shared test suite (storetest).
+// and the Store interface. sqlstore implements it on SQLite (embedded
+// default) and PostgreSQL (scale-out) with the same behaviour, checked by one
+// shared test suite (storetest) run against both. The store depends on no
+// other server package: callers use its records.
 //
 // Rules that must hold under concurrency (plan limits, one waiting request,
 // refresh-token rotation) are enforced inside the store's transactions, not by
