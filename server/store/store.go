@@ -208,6 +208,9 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditByLecture lists newest first.
 	AuditByLecture(ctx context.Context, lectureID int64, p PageRequest) ([]AuditEntry, int, error)
+	// DeleteAuditBefore deletes every lecture's entries with At before
+	// before (retention) and returns how many it deleted.
+	DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Order is a persisted Premium order.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/didacto/didacto/server/store"
 )
@@ -45,4 +46,30 @@ func (s *Store) AuditByLecture(ctx context.Context, lectureID int64, p store.Pag
 		return nil, 0, fmt.Errorf("listing audit of lecture %d: %w", lectureID, err)
 	}
 	return out, total, nil
+}
+
+// auditBatch bounds one retention transaction, so a large backlog never
+// holds SQLite's single writer (which heartbeats and logins wait for) for
+// long.
+const auditBatch = 1000
+
+// DeleteAuditBefore deletes entries older than before, a batch per
+// transaction, through the audit_at index.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 LIMIT $2)`,
+			ts(before), auditBatch)
+		if err != nil {
+			return total, fmt.Errorf("deleting audit before %s: %w", before.UTC().Format(time.RFC3339), err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("deleting audit before %s: %w", before.UTC().Format(time.RFC3339), err)
+		}
+		total += n
+		if n < auditBatch {
+			return total, nil
+		}
+	}
 }

@@ -2,8 +2,11 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/payment/paymenttest"
@@ -135,5 +138,53 @@ func TestPragmas(t *testing.T) {
 	}
 	if got["r.query_only"] != "1" || got["w.query_only"] != "0" {
 		t.Errorf("query_only: writer %q, readers %q", got["w.query_only"], got["r.query_only"])
+	}
+}
+
+// Retention finds old entries through the audit_at index, not by reading
+// the whole log. (PostgreSQL would scan a table this small anyway, so
+// sequential scans are switched off for the check.)
+func TestAuditRetentionUsesIndex(t *testing.T) {
+	explain := map[string]string{"sqlite": "EXPLAIN QUERY PLAN ", "postgres": "EXPLAIN "}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			conn, err := sqlstore.DB(b.mustOpen(t, b.fresh(t))).Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if b.name == "postgres" {
+				if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, err := conn.QueryContext(ctx, explain[b.name]+`SELECT id FROM audit WHERE at < $1 LIMIT 1000`, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan strings.Builder
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				for i := range vals {
+					vals[i] = new(any)
+				}
+				if err := rows.Scan(vals...); err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vals {
+					fmt.Fprint(&plan, *v.(*any), " ")
+				}
+				plan.WriteString("\n")
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan.String(), "audit_at") {
+				t.Errorf("retention query does not use audit_at:\n%s", plan.String())
+			}
+		})
 	}
 }
