@@ -94,13 +94,7 @@ func (s *Server) paymentService() (*payment.Service, error) {
 	for _, p := range pc.Plans {
 		cfg.Plans = append(cfg.Plans, payment.Plan{ID: p.ID, Name: p.Name, PriceKRW: p.PriceKRW, Period: p.Period})
 	}
-	// Both stores implement payment.Store; store.Store cannot embed it
-	// (payment imports store).
-	ps, ok := s.store.(payment.Store)
-	if !ok {
-		return nil, fmt.Errorf("payments: the %T store does not keep orders", s.store)
-	}
-	svc, err := payment.New(cfg, ps, s.logger, nil)
+	svc, err := payment.New(cfg, s.store, s.logger, nil)
 	if err != nil {
 		return nil, fmt.Errorf("payments: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/didacto/didacto/server/httpx"
-	"github.com/didacto/didacto/server/store/sqlite"
+	"github.com/didacto/didacto/server/store/sqlstore"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -32,7 +32,7 @@ func (c *clock) add(d time.Duration) {
 func newService(t *testing.T) (*Service, *clock) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "auth.db"), slog.New(slog.DiscardHandler))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "auth.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,7 @@ import (
 
 	"github.com/didacto/didacto/server/database/dsn"
 	"github.com/didacto/didacto/server/store"
-	"github.com/didacto/didacto/server/store/postgres"
-	"github.com/didacto/didacto/server/store/sqlite"
+	"github.com/didacto/didacto/server/store/sqlstore"
 )
 
 // Open opens the store the setting names (see dsn.Parse), creating the
@@ -29,7 +28,7 @@ func Open(ctx context.Context, databaseURL, dataDir string, logger *slog.Logger)
 	}
 	switch tgt.Kind {
 	case dsn.Postgres:
-		s, err := postgres.Open(ctx, tgt.URL, logger)
+		s, err := sqlstore.OpenPostgres(ctx, tgt.URL, logger)
 		if err != nil {
 			return nil, fmt.Errorf("database: %w", err)
 		}
@@ -39,7 +38,7 @@ func Open(ctx context.Context, databaseURL, dataDir string, logger *slog.Logger)
 		if err := os.MkdirAll(filepath.Dir(tgt.Path), 0o700); err != nil {
 			return nil, fmt.Errorf("database: creating directory for %s: %w", tgt.Path, err)
 		}
-		s, err := sqlite.Open(ctx, tgt.Path, logger)
+		s, err := sqlstore.OpenSQLite(ctx, tgt.Path, logger)
 		if err != nil {
 			return nil, fmt.Errorf("database: %w", err)
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/didacto/didacto/server/payment"
 	"github.com/didacto/didacto/server/payment/portonetest"
 	"github.com/didacto/didacto/server/store"
-	"github.com/didacto/didacto/server/store/sqlite"
+	"github.com/didacto/didacto/server/store/sqlstore"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -47,7 +47,7 @@ type harness struct {
 	t       testing.TB
 	clk     *clock
 	fake    *portonetest.Server
-	st      *sqlite.Store
+	st      *sqlstore.Store
 	svc     *payment.Service
 	hooks   *httptest.Server
 	secrets []string
@@ -67,7 +67,7 @@ func newHarness(t testing.TB, gw gateway) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}}
 	h.fake = portonetest.New(t, h.clk.Now)
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pay.db"), nil)
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pay.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/store"
-	"github.com/didacto/didacto/server/store/sqlite"
+	"github.com/didacto/didacto/server/store/sqlstore"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -48,7 +48,7 @@ func (a *tokenAuth) AuthenticateRequest(r *http.Request) (Identity, error) {
 // world is a real SQLite store with users, an active and an inactive
 // lecture, and tokens for every user.
 type world struct {
-	st                          *sqlite.Store
+	st                          *sqlstore.Store
 	auth                        *tokenAuth
 	prof, otherProf             store.User
 	stu, stu2, outsider         store.User
@@ -58,7 +58,7 @@ type world struct {
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "didacto.db"), slog.New(slog.DiscardHandler))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "didacto.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package store defines the server's persistence contract: the domain records
-// and the Store interface that both the SQLite (embedded default) and the
-// PostgreSQL (scale-out) implementations satisfy, with the same behaviour,
-// checked by one shared test suite (storetest).
+// and the Store interface. sqlstore implements it on SQLite (embedded
+// default) and PostgreSQL (scale-out) with the same behaviour, checked by one
+// shared test suite (storetest) run against both. The store depends on no
+// other server package: callers use its records.
 //
 // Rules that must hold under concurrency (plan limits, one waiting request,
 // refresh-token rotation) are enforced inside the store's transactions, not by
@@ -207,6 +208,71 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditByLecture lists newest first.
 	AuditByLecture(ctx context.Context, lectureID int64, p PageRequest) ([]AuditEntry, int, error)
+	// DeleteAuditBefore deletes every lecture's entries with At before
+	// before (retention) and returns how many it deleted.
+	DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Order is a persisted Premium order.
+type Order struct {
+	ID          int64
+	UserID      int64
+	MerchantUID string // ours; V1 merchant_uid, V2 paymentId
+	PlanID      string
+	PlanName    string
+	Amount      int64 // KRW, fixed when the order is created
+	Currency    string
+	Period      time.Duration // what the order buys, fixed when created
+	Gateway     string        // "v1" or "v2" (payment.GatewayV1, GatewayV2)
+	Status      wire.OrderStatus
+	PortOneID   string // imp_uid (V1) or paymentId (V2) once known
+	PaidAmount  int64  // what PortOne reported when it was not Amount
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	PaidAt      time.Time
+	CancelledAt time.Time
+}
+
+// OrderTransition is the outcome of a MarkOrder* call.
+type OrderTransition struct {
+	Order        Order     // the order after the call
+	PremiumUntil time.Time // the user's premium_until after the call
+	Changed      bool      // false: the order was not in a state the call moves from; nothing written
+}
+
+// Payments persists Premium orders and processed webhook deliveries.
+// Exactly-once Premium rests on MarkOrderPaid: the order's flip and the
+// user's extension happen in one transaction that reports whether it
+// changed anything.
+type Payments interface {
+	// CreateOrder inserts a pending order (ID, CreatedAt, UpdatedAt are set);
+	// ErrNotFound when the user does not exist.
+	CreateOrder(ctx context.Context, o Order) (Order, error)
+	// OrderByMerchantUID returns ErrNotFound when there is none.
+	OrderByMerchantUID(ctx context.Context, merchantUID string) (Order, error)
+	// OrdersByUser lists the user's orders, newest first.
+	OrdersByUser(ctx context.Context, userID int64, p PageRequest) ([]Order, int, error)
+
+	// MarkOrderPaid moves a pending or failed order to paid and, in the same
+	// transaction, sets the owner's premium_until to
+	// max(premium_until, at) + order.Period. Any other state: Changed false.
+	MarkOrderPaid(ctx context.Context, merchantUID, portoneID string, at time.Time) (OrderTransition, error)
+	// MarkOrderFailed moves a pending order to failed.
+	MarkOrderFailed(ctx context.Context, merchantUID, portoneID string, at time.Time) (OrderTransition, error)
+	// MarkOrderTampered moves a pending or failed order to tampered,
+	// recording the amount PortOne reported.
+	MarkOrderTampered(ctx context.Context, merchantUID, portoneID string, paidAmount int64, at time.Time) (OrderTransition, error)
+	// MarkOrderCancelled moves a pending, failed or paid order to cancelled.
+	// From paid it takes back what the order bought in the same transaction:
+	// premium_until -= order.Period, and if that is not after at, Premium
+	// ends at at.
+	MarkOrderCancelled(ctx context.Context, merchantUID string, at time.Time) (OrderTransition, error)
+
+	// WebhookSeen reports whether a webhook-id was processed at or after since.
+	WebhookSeen(ctx context.Context, webhookID string, since time.Time) (bool, error)
+	// RecordWebhook remembers a processed webhook-id and forgets those
+	// received before forgetBefore.
+	RecordWebhook(ctx context.Context, webhookID string, at, forgetBefore time.Time) error
 }
 
 // Store is everything the server persists.
@@ -216,6 +282,7 @@ type Store interface {
 	Lectures
 	Attendance
 	Audit
+	Payments
 	// Ping checks the database is reachable (for /healthz).
 	Ping(ctx context.Context) error
 	Close() error

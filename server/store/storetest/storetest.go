@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PresenceRace", testPresenceRace},
 		{"AttendanceByLecture", testAttendance},
 		{"Audit", testAudit},
+		{"AuditRetention", testAuditRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -991,5 +992,39 @@ func testAudit(t *testing.T, s store.Store) {
 	es, n, _ = s.AuditByLecture(ctx, l.ID, store.PageRequest{Page: 1, Size: 1})
 	if n != 6 || es[0].Action != "leave" || es[0].ActorID != 0 {
 		t.Fatalf("newest = %d %+v", n, es)
+	}
+}
+
+func testAuditRetention(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	p := mkUser(t, s, wire.RoleProfessor, "prof")
+	l1, l2 := mkLecture(t, s, p, "RET001"), mkLecture(t, s, p, "RET002")
+	cut := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	// More old entries than one deletion batch, in both lectures.
+	const old = 1500
+	for i := range old {
+		noErr(t, "AppendAudit old", s.AppendAudit(ctx, store.AuditEntry{
+			LectureID: []int64{l1.ID, l2.ID}[i%2], Action: "join", At: cut.Add(-time.Duration(i+1) * time.Second)}))
+	}
+	noErr(t, "AppendAudit at cut", s.AppendAudit(ctx, store.AuditEntry{LectureID: l1.ID, Action: "kick", At: cut}))
+	noErr(t, "AppendAudit after", s.AppendAudit(ctx, store.AuditEntry{LectureID: l2.ID, Action: "leave", At: cut.Add(time.Hour)}))
+
+	n, err := s.DeleteAuditBefore(ctx, cut)
+	noErr(t, "DeleteAuditBefore", err)
+	if n != old {
+		t.Fatalf("deleted %d, want %d", n, old)
+	}
+	for _, want := range []struct {
+		lecture int64
+		action  string
+	}{{l1.ID, "kick"}, {l2.ID, "leave"}} {
+		es, total, err := s.AuditByLecture(ctx, want.lecture, store.PageRequest{Page: 1, Size: 10})
+		noErr(t, "AuditByLecture", err)
+		if total != 1 || len(es) != 1 || es[0].Action != want.action {
+			t.Errorf("lecture %d keeps %d %+v, want only %q", want.lecture, total, es, want.action)
+		}
+	}
+	if n, err := s.DeleteAuditBefore(ctx, cut); err != nil || n != 0 {
+		t.Errorf("second DeleteAuditBefore = %d, %v; want 0", n, err)
 	}
 }

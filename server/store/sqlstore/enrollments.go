@@ -1,11 +1,10 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
@@ -17,49 +16,48 @@ const enrollmentFrom = ` FROM enrollments e
 	JOIN lectures l ON l.id = e.lecture_id AND l.deleted_at IS NULL
 	JOIN users u ON u.id = e.student_id`
 
-func scanEnrollment(row pgx.Row) (store.Enrollment, error) {
+func scanEnrollment(r row) (store.Enrollment, error) {
 	var (
 		e      store.Enrollment
 		status string
 	)
-	if err := row.Scan(&e.ID, &e.LectureID, &e.LectureTitle, &e.StudentID, &e.StudentName, &e.StudentEmail,
-		&status, &e.CreatedAt, &e.UpdatedAt); err != nil {
+	if err := r.Scan(&e.ID, &e.LectureID, &e.LectureTitle, &e.StudentID, &e.StudentName, &e.StudentEmail,
+		&status, tcol(&e.CreatedAt), tcol(&e.UpdatedAt)); err != nil {
 		return store.Enrollment{}, notFound(err)
 	}
 	e.Status = wire.EnrollmentStatus(status)
-	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 	return e, nil
 }
 
 func enrollmentByID(ctx context.Context, q querier, id int64, lock string) (store.Enrollment, error) {
-	return scanEnrollment(q.QueryRow(ctx, `SELECT `+enrollmentCols+enrollmentFrom+` WHERE e.id = $1`+lock, id))
+	return scanEnrollment(q.QueryRowContext(ctx, `SELECT `+enrollmentCols+enrollmentFrom+` WHERE e.id = $1`+lock, id))
 }
 
 // RequestJoin creates a WAITING request for a live lecture. Two concurrent
 // requests collide on the partial unique index: one gets ErrAlreadyWaiting.
 func (s *Store) RequestJoin(ctx context.Context, lectureID, studentID int64) (store.Enrollment, error) {
 	var out store.Enrollment
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := lectureByID(ctx, tx, lectureID); err != nil {
 			return err
 		}
 		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM memberships WHERE lecture_id = $1 AND student_id = $2`,
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM memberships WHERE lecture_id = $1 AND student_id = $2`,
 			lectureID, studentID).Scan(&one)
 		if err == nil {
 			return store.ErrAlreadyMember
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		now := ts(s.now())
 		var id int64
-		err = tx.QueryRow(ctx, `INSERT INTO enrollments (lecture_id, student_id, status, created_at, updated_at)
+		err = tx.QueryRowContext(ctx, `INSERT INTO enrollments (lecture_id, student_id, status, created_at, updated_at)
 			VALUES ($1, $2, 'waiting', $3, $3) RETURNING id`, lectureID, studentID, now).Scan(&id)
 		switch {
-		case isUnique(err):
+		case s.d.isUnique(err):
 			return store.ErrAlreadyWaiting
-		case isForeignKey(err):
+		case s.d.isForeignKey(err):
 			return store.ErrNotFound
 		case err != nil:
 			return err
@@ -75,7 +73,7 @@ func (s *Store) RequestJoin(ctx context.Context, lectureID, studentID int64) (st
 
 // EnrollmentByID returns a request of a live lecture.
 func (s *Store) EnrollmentByID(ctx context.Context, id int64) (store.Enrollment, error) {
-	e, err := enrollmentByID(ctx, s.pool, id, "")
+	e, err := enrollmentByID(ctx, s.r, id, "")
 	if err != nil {
 		return store.Enrollment{}, fmt.Errorf("enrollment %d: %w", id, err)
 	}
@@ -86,10 +84,10 @@ func (s *Store) listEnrollments(ctx context.Context, col string, id int64, statu
 	limit, offset := page(p)
 	where := ` WHERE e.` + col + ` = $1 AND ($2 = '' OR e.status = $2)`
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+enrollmentFrom+where, id, string(status)).Scan(&total); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+enrollmentFrom+where, id, string(status)).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+enrollmentCols+enrollmentFrom+where+`
+	rows, err := s.r.QueryContext(ctx, `SELECT `+enrollmentCols+enrollmentFrom+where+`
 		ORDER BY e.created_at DESC, e.id DESC LIMIT $3 OFFSET $4`, id, string(status), limit, offset)
 	if err != nil {
 		return nil, 0, err
@@ -125,9 +123,14 @@ func (s *Store) EnrollmentsByStudent(ctx context.Context, studentID int64, statu
 }
 
 // setStatus moves a WAITING request to status in tx, holding the request's
-// row lock so two decisions cannot both see it WAITING.
-func (s *Store) setStatus(ctx context.Context, tx pgx.Tx, id, studentID int64, status wire.EnrollmentStatus) (store.Enrollment, error) {
-	e, err := enrollmentByID(ctx, tx, id, " FOR NO KEY UPDATE OF e")
+// row lock (PostgreSQL; SQLite's writer is single) so two decisions cannot
+// both see it WAITING.
+func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, id, studentID int64, status wire.EnrollmentStatus) (store.Enrollment, error) {
+	lock := ""
+	if s.d.forNoKeyUpdate != "" {
+		lock = s.d.forNoKeyUpdate + " OF e"
+	}
+	e, err := enrollmentByID(ctx, tx, id, lock)
 	if err != nil {
 		return store.Enrollment{}, err
 	}
@@ -138,11 +141,11 @@ func (s *Store) setStatus(ctx context.Context, tx pgx.Tx, id, studentID int64, s
 		return store.Enrollment{}, store.ErrInvalidState
 	}
 	now := ts(s.now())
-	if _, err := tx.Exec(ctx, `UPDATE enrollments SET status = $1, updated_at = $2 WHERE id = $3`, string(status), now, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE enrollments SET status = $1, updated_at = $2 WHERE id = $3`, string(status), now, id); err != nil {
 		return store.Enrollment{}, err
 	}
 	if status == wire.EnrollmentAccepted {
-		if _, err := tx.Exec(ctx, `INSERT INTO memberships (lecture_id, student_id, joined_at) VALUES ($1, $2, $3)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (lecture_id, student_id, joined_at) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, e.LectureID, e.StudentID, now); err != nil {
 			return store.Enrollment{}, err
 		}
@@ -157,7 +160,7 @@ func (s *Store) DecideEnrollment(ctx context.Context, id int64, accept bool) (st
 		status = wire.EnrollmentAccepted
 	}
 	var out store.Enrollment
-	err := s.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
 		out, err = s.setStatus(ctx, tx, id, 0, status)
 		return err
 	})
@@ -171,7 +174,7 @@ func (s *Store) DecideEnrollment(ctx context.Context, id int64, accept bool) (st
 // student's request is NotFound.
 func (s *Store) CancelEnrollment(ctx context.Context, id, studentID int64) (store.Enrollment, error) {
 	var out store.Enrollment
-	err := s.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
 		out, err = s.setStatus(ctx, tx, id, studentID, wire.EnrollmentCancelled)
 		return err
 	})
@@ -184,7 +187,7 @@ func (s *Store) CancelEnrollment(ctx context.Context, id, studentID int64) (stor
 // IsMember reports whether the student belongs to the live lecture.
 func (s *Store) IsMember(ctx context.Context, lectureID, studentID int64) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN lectures l ON l.id = m.lecture_id
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN lectures l ON l.id = m.lecture_id
 		WHERE m.lecture_id = $1 AND m.student_id = $2 AND l.deleted_at IS NULL)`, lectureID, studentID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("checking membership: %w", err)
@@ -198,10 +201,10 @@ func (s *Store) Members(ctx context.Context, lectureID int64, p store.PageReques
 	const from = ` FROM memberships m JOIN users u ON u.id = m.student_id
 		JOIN lectures l ON l.id = m.lecture_id AND l.deleted_at IS NULL WHERE m.lecture_id = $1`
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*)`+from, lectureID).Scan(&total); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+from, lectureID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("counting members of lecture %d: %w", lectureID, err)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT m.student_id, u.name, u.email, m.joined_at`+from+`
+	rows, err := s.r.QueryContext(ctx, `SELECT m.student_id, u.name, u.email, m.joined_at`+from+`
 		ORDER BY u.name, m.student_id LIMIT $2 OFFSET $3`, lectureID, limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing members of lecture %d: %w", lectureID, err)
@@ -210,10 +213,9 @@ func (s *Store) Members(ctx context.Context, lectureID int64, p store.PageReques
 	out := []store.Member{}
 	for rows.Next() {
 		var m store.Member
-		if err := rows.Scan(&m.StudentID, &m.Name, &m.Email, &m.JoinedAt); err != nil {
+		if err := rows.Scan(&m.StudentID, &m.Name, &m.Email, tcol(&m.JoinedAt)); err != nil {
 			return nil, 0, fmt.Errorf("listing members of lecture %d: %w", lectureID, err)
 		}
-		m.JoinedAt = m.JoinedAt.UTC()
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -224,12 +226,12 @@ func (s *Store) Members(ctx context.Context, lectureID int64, p store.PageReques
 
 // RemoveMember ends a membership; ErrNotFound when there was none.
 func (s *Store) RemoveMember(ctx context.Context, lectureID, studentID int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM memberships WHERE lecture_id = $1 AND student_id = $2
+	res, err := s.w.ExecContext(ctx, `DELETE FROM memberships WHERE lecture_id = $1 AND student_id = $2
 		AND lecture_id IN (SELECT id FROM lectures WHERE deleted_at IS NULL)`, lectureID, studentID)
 	if err != nil {
 		return fmt.Errorf("removing member %d of lecture %d: %w", studentID, lectureID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("removing member %d of lecture %d: %w", studentID, lectureID, store.ErrNotFound)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -22,3 +22,6 @@ func Pragmas(t *testing.T, s *Store) map[string]string {
 	}
 	return out
 }
+
+// DB is the store's write pool, for tests that inspect the schema.
+func DB(s *Store) *sql.DB { return s.w }

@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -13,32 +12,30 @@ import (
 
 const userCols = `id, email, name, role, password_hash, premium_until, created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+func scanUser(r row) (store.User, error) {
 	var (
-		u       store.User
-		role    string
-		premium sql.NullInt64
-		created int64
+		u    store.User
+		role string
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, &premium, &created); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.Name, &role, &u.PasswordHash, tcol(&u.PremiumUntil), tcol(&u.CreatedAt)); err != nil {
 		return store.User{}, notFound(err)
 	}
 	u.Role = wire.Role(role)
-	u.PremiumUntil = nullTM(premium)
-	u.CreatedAt = tm(created)
 	return u, nil
 }
 
 // CreateUser inserts u with its e-mail lower-cased.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	u.Email = strings.ToLower(u.Email)
-	u.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
-	u.PremiumUntil = u.PremiumUntil.UTC().Truncate(time.Microsecond)
+	u.CreatedAt = ts(s.now())
+	if !u.PremiumUntil.IsZero() {
+		u.PremiumUntil = ts(u.PremiumUntil)
+	}
 	err := s.w.QueryRowContext(ctx,
 		`INSERT INTO users (email, name, role, password_hash, premium_until, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, u.Name, string(u.Role), u.PasswordHash, nullTS(u.PremiumUntil), ts(u.CreatedAt)).Scan(&u.ID)
-	if isUnique(err) {
+		 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		u.Email, u.Name, string(u.Role), u.PasswordHash, nullTS(u.PremiumUntil), u.CreatedAt).Scan(&u.ID)
+	if s.d.isUnique(err) {
 		return store.User{}, store.ErrEmailTaken
 	}
 	if err != nil {
@@ -49,7 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 
 // UserByID returns the user with that id.
 func (s *Store) UserByID(ctx context.Context, id int64) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("user %d: %w", id, err)
 	}
@@ -58,7 +55,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (store.User, error) {
 
 // UserByEmail looks the e-mail up case-insensitively.
 func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, strings.ToLower(email)))
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, strings.ToLower(email)))
 	if err != nil {
 		return store.User{}, fmt.Errorf("user by email: %w", err)
 	}
@@ -67,7 +64,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, erro
 
 // SetPremiumUntil sets (or, with the zero time, clears) the premium expiry.
 func (s *Store) SetPremiumUntil(ctx context.Context, userID int64, until time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET premium_until = ? WHERE id = ?`, nullTS(until), userID)
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET premium_until = $1 WHERE id = $2`, nullTS(until), userID)
 	if err != nil {
 		return fmt.Errorf("setting premium of user %d: %w", userID, err)
 	}

@@ -1,12 +1,11 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/didacto/didacto/server/store"
 )
@@ -16,7 +15,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = s.now()
 	}
-	_, err := s.pool.Exec(ctx,
+	_, err := s.w.ExecContext(ctx,
 		`INSERT INTO refresh_tokens (token_hash, family_id, user_id, kind, expires_at, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6)`,
 		t.TokenHash, t.FamilyID, t.UserID, t.Kind, ts(t.ExpiresAt), ts(t.CreatedAt))
@@ -32,32 +31,33 @@ type tokenRow struct {
 	revoked bool
 }
 
-func scanToken(row pgx.Row) (tokenRow, error) {
+func scanToken(r row) (tokenRow, error) {
 	var (
 		t       tokenRow
-		rotated *time.Time
+		rotated time.Time
 	)
-	if err := row.Scan(&t.TokenHash, &t.FamilyID, &t.UserID, &t.Kind, &t.ExpiresAt, &t.CreatedAt, &rotated, &t.revoked); err != nil {
+	if err := r.Scan(&t.TokenHash, &t.FamilyID, &t.UserID, &t.Kind, tcol(&t.ExpiresAt), tcol(&t.CreatedAt), tcol(&rotated), &t.revoked); err != nil {
 		return tokenRow{}, err
 	}
-	t.ExpiresAt, t.CreatedAt, t.rotated = t.ExpiresAt.UTC(), t.CreatedAt.UTC(), rotated != nil
+	t.rotated = !rotated.IsZero()
 	return t, nil
 }
 
 const tokenCols = `token_hash, family_id, user_id, kind, expires_at, created_at, rotated_at, revoked`
 
 // RotateRefreshToken retires oldHash and stores next in its family. The old
-// row is locked FOR UPDATE, so a concurrent rotation waits, then sees it
-// rotated and takes the reuse path.
+// row is locked (FOR UPDATE on PostgreSQL, the IMMEDIATE writer on SQLite),
+// so a concurrent rotation waits, then sees it rotated and takes the reuse
+// path.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next store.RefreshToken, now time.Time) (store.RefreshToken, error) {
 	var (
 		old    tokenRow
 		reused bool
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		old, err = scanToken(tx.QueryRow(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, oldHash))
-		if errors.Is(err, pgx.ErrNoRows) {
+		old, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = $1`+s.d.forUpdate, oldHash))
+		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrTokenExpired
 		}
 		if err != nil {
@@ -67,20 +67,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 			// A rotated token presented again means it leaked: kill the family,
 			// and commit that even though the call fails.
 			reused = true
-			_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked = true WHERE family_id = $1`, old.FamilyID)
+			_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked = true WHERE family_id = $1`, old.FamilyID)
 			return err
 		}
 		if old.revoked || !now.Before(old.ExpiresAt) {
 			return store.ErrTokenExpired
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2`, ts(now), oldHash); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2`, ts(now), oldHash); err != nil {
 			return err
 		}
 		next.FamilyID, next.UserID = old.FamilyID, old.UserID
 		if next.CreatedAt.IsZero() {
 			next.CreatedAt = now
 		}
-		_, err = tx.Exec(ctx,
+		_, err = tx.ExecContext(ctx,
 			`INSERT INTO refresh_tokens (token_hash, family_id, user_id, kind, expires_at, created_at)
 			 VALUES ($1, $2, $3, $4, $5, $6)`,
 			next.TokenHash, next.FamilyID, next.UserID, next.Kind, ts(next.ExpiresAt), ts(next.CreatedAt))
@@ -97,8 +97,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, next sto
 
 // LookupRefreshToken returns a live token.
 func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (store.RefreshToken, error) {
-	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = $1`, hash))
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (t.rotated || t.revoked || !now.Before(t.ExpiresAt))) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM refresh_tokens WHERE token_hash = $1`, hash))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (t.rotated || t.revoked || !now.Before(t.ExpiresAt))) {
 		return store.RefreshToken{}, store.ErrTokenExpired
 	}
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Store) LookupRefreshToken(ctx context.Context, hash []byte, now time.Ti
 
 // RevokeFamily revokes every token of the family.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked = true WHERE family_id = $1`, familyID); err != nil {
+	if _, err := s.w.ExecContext(ctx, `UPDATE refresh_tokens SET revoked = true WHERE family_id = $1`, familyID); err != nil {
 		return fmt.Errorf("revoking token family: %w", err)
 	}
 	return nil
@@ -120,18 +120,18 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
 // gets the stored one.
 func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v []byte
-	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
 	if err == nil {
 		return v, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("reading secret %q: %w", name, err)
 	}
 	fresh, err := gen()
 	if err != nil {
 		return nil, fmt.Errorf("generating secret %q: %w", name, err)
 	}
-	err = s.pool.QueryRow(ctx,
+	err = s.w.QueryRowContext(ctx,
 		`INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3)
 		 ON CONFLICT (name) DO UPDATE SET name = excluded.name
 		 RETURNING value`, name, fresh, ts(s.now())).Scan(&v)
