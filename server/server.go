@@ -276,6 +276,9 @@ func securityHeaders(h http.Handler) http.Handler {
 // Handler is the server's whole HTTP handler (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Metrics is the server's metrics registry.
+func (s *Server) Metrics() *httpx.Metrics { return s.metrics }
+
 // Store is the server's storage (for demo setup and tests).
 func (s *Server) Store() store.Store { return s.store }
 
@@ -284,10 +287,16 @@ func (s *Server) Auth() *auth.Service { return s.auth }
 
 // Serve answers on l until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	// Without read and write timeouts one client that trickles a body or
+	// stops reading holds a connection (and whatever it waits on) forever.
+	// The event stream and the websocket clear or extend their deadlines
+	// with http.ResponseController.
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },

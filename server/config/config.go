@@ -37,6 +37,10 @@ type Config struct {
 	// Frame and presence tuning.
 	FrameTTL time.Duration // a frame older than this is not shown
 	RoomTTL  time.Duration // signaling seat lease: a crashed client or replica frees its rooms within it
+	// HTTP timeouts: a request's headers and body must arrive within
+	// ReadTimeout and its answer leave within WriteTimeout (streams extend
+	// theirs); an idle keep-alive connection closes after IdleTimeout.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// PortOne (payments). Empty keys switch payments off.
 	PortOne PortOne
 }
@@ -84,6 +88,9 @@ func Load(args []string) (Config, error) {
 	fs.Duration("turn-ttl", 12*time.Hour, "lifetime of the credentials made from --turn-secret")
 	fs.Duration("frame-ttl", 60*time.Second, "how long a student's last frame stays on the grid")
 	fs.Duration("room-ttl", 15*time.Second, "signaling seat lease; a crashed client or replica frees its rooms within it")
+	fs.Duration("read-timeout", 30*time.Second, "time for a request's headers and body to arrive")
+	fs.Duration("write-timeout", 30*time.Second, "time for an answer to be written (event streams and websockets are exempt)")
+	fs.Duration("idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
 	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
 	fs.String("portone-v1-store-code", "", "PortOne V1 merchant identification code (imp…)")
@@ -122,6 +129,7 @@ func Load(args []string) (Config, error) {
 		TLSCert: v.GetString("tls-cert"), TLSKey: v.GetString("tls-key"), Demo: v.GetBool("demo"),
 		LogLevel: v.GetString("log-level"), LogFormat: v.GetString("log-format"), Replica: v.GetString("replica"),
 		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
+		ReadTimeout: v.GetDuration("read-timeout"), WriteTimeout: v.GetDuration("write-timeout"), IdleTimeout: v.GetDuration("idle-timeout"),
 		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
 		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
@@ -228,6 +236,14 @@ func (c Config) Validate() error {
 	}
 	if c.RoomTTL < time.Second || c.RoomTTL > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("--room-ttl %s: must be between 1s and 5m", c.RoomTTL))
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout}} {
+		if t.d < time.Second || t.d > time.Hour {
+			errs = append(errs, fmt.Errorf("--%s %s: must be between 1s and 1h", t.name, t.d))
+		}
 	}
 	turn := false
 	for _, s := range c.ICEServers {

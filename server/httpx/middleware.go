@@ -57,7 +57,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach Flush and Hijack (SSE, websockets).
+// Unwrap lets http.ResponseController reach Flush, Hijack and the deadlines (SSE, websockets).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Observe wraps h with request ids, panic recovery, an access log line and
