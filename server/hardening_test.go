@@ -4,12 +4,22 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +154,74 @@ func TestStreamsOutliveTimeouts(t *testing.T) {
 	if m := ws.recv(ctx); m.Type != wire.SignalPong {
 		t.Fatalf("websocket after the timeouts: %+v", m)
 	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestHSTSMetricsGateAndHealthz is the review's F8: HSTS under TLS, /metrics
+// only for loopback peers no proxy forwarded or with --metrics-token, and a
+// /healthz that tells only the status.
+func TestHSTSMetricsGateAndHealthz(t *testing.T) {
+	cert, key, pool := selfSigned(t)
+	in := servertest.Start(t, func(c *config.Config) { c.TLSCert, c.TLSKey = cert, key })
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Get(in.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if hsts := resp.Header.Get("Strict-Transport-Security"); !strings.Contains(hsts, "max-age=") {
+		t.Fatalf("no HSTS under TLS: %v", resp.Header)
+	}
+	if strings.TrimSpace(string(body)) != `{"status":"ok"}` {
+		t.Fatalf("healthz tells more than its status: %s", body)
+	}
+
+	plain := servertest.Start(t)
+	c := plain.NewClient(t)
+	if r := c.Must(200, "GET", "/healthz", nil, nil); r.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("HSTS over plain http")
+	}
+	c.Must(200, "GET", "/metrics", nil, nil) // a loopback scraper
+	req, _ := http.NewRequest("GET", plain.URL+"/metrics", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7") // a proxy on this host forwarding a remote client
+	c.Send(req, nil).Code(t, 403, wire.CodeForbidden)
+
+	tok := servertest.Start(t, func(c *config.Config) { c.MetricsToken = "s3cret-scrape" })
+	tc := tok.NewClient(t)
+	tc.Do("GET", "/metrics", nil, nil).Code(t, 401, wire.CodeUnauthorized)
+	tc.Token = "wrong"
+	tc.Do("GET", "/metrics", nil, nil).Code(t, 401, wire.CodeUnauthorized)
+	tc.Token = "s3cret-scrape"
+	tc.Must(200, "GET", "/metrics", nil, nil)
 }

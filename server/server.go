@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -16,11 +17,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/didacto/didacto/internal/version"
 	"github.com/didacto/didacto/server/api"
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/config"
@@ -231,7 +232,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	api.NewPayments(pay, s.auth).Register(mux)
 
 	mux.Handle("GET /healthz", http.HandlerFunc(s.healthz))
-	mux.Handle("GET /metrics", s.metrics)
+	mux.Handle("GET /metrics", s.metricsGate(s.metrics))
 	doc, err := openapi.Handler(s.Operations(), "")
 	if err != nil {
 		return nil, err
@@ -242,33 +243,58 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	mux.ServeMux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
 	}))
-	return securityHeaders(httpx.Observe(mux, s.logger, s.metrics)), nil
+	return securityHeaders(httpx.Observe(mux, s.logger, s.metrics), strings.HasPrefix(s.cfg.PublicURL, "https://")), nil
 }
 
+// healthz answers only ok or degraded: the causes (database and Redis
+// errors, with their addresses) and the version go to the log, not to
+// anyone who asks.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	status := map[string]string{"status": "ok", "version": version.Version, "replica": s.cfg.Replica, "database": "ok"}
-	code := http.StatusOK
+	status, code := "ok", http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
-		status["status"], status["database"], code = "degraded", err.Error(), http.StatusServiceUnavailable
+		s.logger.Warn("healthz: database unreachable", "err", err)
+		status, code = "degraded", http.StatusServiceUnavailable
 	}
 	if s.redis != nil {
-		status["redis"] = "ok"
 		if err := s.redis.Ping(ctx).Err(); err != nil {
-			status["status"], status["redis"], code = "degraded", err.Error(), http.StatusServiceUnavailable
+			s.logger.Warn("healthz: Redis unreachable", "err", err)
+			status, code = "degraded", http.StatusServiceUnavailable
 		}
 	}
-	httpx.WriteJSON(w, code, status)
+	httpx.WriteJSON(w, code, map[string]string{"status": status})
 }
 
-// securityHeaders applies headers every response should carry.
-func securityHeaders(h http.Handler) http.Handler {
+// metricsGate serves /metrics with the --metrics-token as a bearer token,
+// or without one only to a loopback peer that no proxy forwarded (a local
+// Prometheus): the series name every route and its traffic.
+func (s *Server) metricsGate(h http.Handler) http.Handler {
+	return httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if tok := s.cfg.MetricsToken; tok != "" {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+				return httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "/metrics needs the --metrics-token as a bearer token")
+			}
+		} else if !httpx.LoopbackPeer(r) || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+			return httpx.Errorf(http.StatusForbidden, wire.CodeForbidden, "/metrics is served to loopback clients, or to any with --metrics-token")
+		}
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// securityHeaders applies headers every response should carry; HSTS when
+// the server is reached over TLS (directly, or behind an https public URL).
+func securityHeaders(h http.Handler, httpsPublic bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil || httpsPublic {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.ServeHTTP(w, r)
 	})
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// ReadTimeout and its answer leave within WriteTimeout (streams extend
 	// theirs); an idle keep-alive connection closes after IdleTimeout.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MetricsToken, when set, is the bearer token /metrics asks for; without
+	// it /metrics answers loopback clients only.
+	MetricsToken string
 	// PortOne (payments). Empty keys switch payments off.
 	PortOne PortOne
 }
@@ -91,6 +94,7 @@ func Load(args []string) (Config, error) {
 	fs.Duration("read-timeout", 30*time.Second, "time for a request's headers and body to arrive")
 	fs.Duration("write-timeout", 30*time.Second, "time for an answer to be written (event streams and websockets are exempt)")
 	fs.Duration("idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
+	fs.String("metrics-token", "", "bearer token for /metrics (without it /metrics answers loopback clients only)")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
 	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
 	fs.String("portone-v1-store-code", "", "PortOne V1 merchant identification code (imp…)")
@@ -131,7 +135,8 @@ func Load(args []string) (Config, error) {
 		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
 		ReadTimeout: v.GetDuration("read-timeout"), WriteTimeout: v.GetDuration("write-timeout"), IdleTimeout: v.GetDuration("idle-timeout"),
 		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
-		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
+		MetricsToken: v.GetString("metrics-token"),
+		TURNSecret:   v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
 			V1StoreCode: v.GetString("portone-v1-store-code"), V2Secret: v.GetString("portone-v2-secret"),

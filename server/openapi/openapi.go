@@ -76,8 +76,8 @@ func Operations() []Op {
 		{Method: "POST", Path: "/api/v1/payments/webhook/v1", Summary: "PortOne V1 webhook {imp_uid, merchant_uid, status}; verified by re-fetching the payment", Tag: "payments", RequestType: "application/json", Status: 200, Errors: []int{400, 502}},
 		{Method: "POST", Path: "/api/v1/payments/webhook/v2", Summary: "PortOne V2 Standard Webhook (webhook-id, webhook-timestamp, webhook-signature)", Tag: "payments", RequestType: "application/json", Status: 200, Errors: []int{400, 401, 502}},
 
-		{Method: "GET", Path: "/healthz", Summary: "Liveness and dependency health", Tag: "operations", Status: 200, Response: t[map[string]string](), Errors: []int{503}},
-		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format)", Tag: "operations", Status: 200, ResponseType: "text/plain"},
+		{Method: "GET", Path: "/healthz", Summary: "Liveness and dependency health: {\"status\": \"ok\"} or 503 {\"status\": \"degraded\"} (causes in the server log)", Tag: "operations", Status: 200, Response: t[map[string]string](), Errors: []int{503}},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format); loopback clients only, or the --metrics-token as a bearer token", Tag: "operations", Status: 200, ResponseType: "text/plain", Errors: []int{401, 403}},
 		{Method: "GET", Path: "/api/openapi.json", Summary: "This document", Tag: "operations", Status: 200, ResponseType: "application/json"},
 	}
 }
