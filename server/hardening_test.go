@@ -225,3 +225,31 @@ func TestHSTSMetricsGateAndHealthz(t *testing.T) {
 	tc.Token = "s3cret-scrape"
 	tc.Must(200, "GET", "/metrics", nil, nil)
 }
+
+// TestPaymentErrorsAreGeneric is the review's F13: with PortOne down the
+// client used to get the gateway's URL, address and syscall text.
+func TestPaymentErrorsAreGeneric(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close() // nothing answers there now
+	in := servertest.Start(t, func(c *config.Config) {
+		c.PortOne = config.PortOne{V1Key: "test_imp_key", V1Secret: "test_imp_secret", V1StoreCode: "imp12345",
+			V1PG: "html5_inicis", V1BaseURL: dead}
+	})
+	prof := in.Register(t, wire.RoleProfessor, "Prof Pay")
+	for _, r := range []servertest.Response{
+		prof.Do("POST", "/api/v1/orders", wire.CreateOrderRequest{Plan: "premium-monthly"}, nil),
+	} {
+		if r.Status != http.StatusBadGateway || r.Problem == nil || r.Problem.Code != wire.CodePaymentGateway {
+			t.Fatalf("gateway down: %d %s", r.Status, r.Body)
+		}
+		for _, leak := range []string{"127.0.0.1", "dial", "refused", "http://", "prepare"} {
+			if strings.Contains(r.Problem.Detail, leak) {
+				t.Fatalf("the problem tells the client %q: %s", leak, r.Problem.Detail)
+			}
+		}
+	}
+}
