@@ -6,10 +6,14 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"image"
@@ -252,4 +256,51 @@ func TestPaymentErrorsAreGeneric(t *testing.T) {
 			}
 		}
 	}
+}
+
+// forge signs claims with the server's own key, as someone who read it from
+// the database file could.
+func forge(t *testing.T, in *servertest.Instance, claims map[string]any) string {
+	key, err := in.Server.Store().Secret(context.Background(), "token-signing-key", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(claims)
+	p := base64.RawURLEncoding.EncodeToString(js)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("v1." + p))
+	return "v1." + p + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// TestSmallerFindings covers the review's F12: a token longer-lived than
+// the server issues is refused, paging is bounded, JSON needs its type.
+func TestSmallerFindings(t *testing.T) {
+	in := servertest.Start(t)
+	prof := in.Register(t, wire.RoleProfessor, "Prof Small")
+	now := time.Now().Unix()
+	c := in.NewClient(t)
+	for name, claims := range map[string]map[string]any{
+		"year-long":   {"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "access", "iat": now, "exp": now + 365*24*3600},
+		"no iat":      {"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "access", "exp": now + 600},
+		"future iat":  {"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "access", "iat": now + 3600, "exp": now + 3700},
+		"long ticket": {"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "ticket", "iat": now, "exp": now + 3600},
+	} {
+		c.Token = forge(t, in, claims)
+		if r := c.Do("GET", "/api/v1/me", nil, nil); r.Status != 401 {
+			t.Errorf("%s token: %d %s", name, r.Status, r.Body)
+		}
+	}
+	c.Token = forge(t, in, map[string]any{"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "access", "iat": now, "exp": now + 600})
+	c.Must(200, "GET", "/api/v1/me", nil, nil) // the forger's baseline: a normal token works
+
+	prof.Do("GET", "/api/v1/lectures?page=9223372036854775807", nil, nil).Code(t, 400, wire.CodeBadRequest)
+	prof.Do("GET", "/api/v1/lectures?page=1000001", nil, nil).Code(t, 400, wire.CodeBadRequest)
+	prof.Must(200, "GET", "/api/v1/lectures?page=1000000", nil, nil)
+
+	login := []byte(`{"email":"nobody@school.example","password":"Passw0rd!"}`)
+	c.Token = ""
+	c.Do("POST", "/api/v1/auth/login", login, nil).Code(t, 415, wire.CodeUnsupportedMedia) // no Content-Type
+	req, _ := http.NewRequest("POST", in.URL+"/api/v1/auth/login", bytes.NewReader(login))
+	req.Header.Set("Content-Type", "text/plain")
+	c.Send(req, nil).Code(t, 415, wire.CodeUnsupportedMedia)
 }

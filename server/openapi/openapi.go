@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -115,7 +116,14 @@ func Document(ops []Op, description string) map[string]any {
 			}
 		}
 		for _, q := range op.Query {
-			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
+			schema := map[string]any{"type": "string"}
+			switch q {
+			case "page":
+				schema = map[string]any{"type": "integer", "minimum": 1, "maximum": httpx.MaxPage, "default": 1}
+			case "size":
+				schema = map[string]any{"type": "integer", "minimum": 1, "maximum": wire.MaxPageSize, "default": wire.DefaultPageSize}
+			}
+			params = append(params, map[string]any{"name": q, "in": "query", "schema": schema})
 		}
 		if len(params) > 0 {
 			o["parameters"] = params
