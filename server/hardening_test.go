@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/wire"
@@ -303,4 +304,48 @@ func TestSmallerFindings(t *testing.T) {
 	req, _ := http.NewRequest("POST", in.URL+"/api/v1/auth/login", bytes.NewReader(login))
 	req.Header.Set("Content-Type", "text/plain")
 	c.Send(req, nil).Code(t, 415, wire.CodeUnsupportedMedia)
+}
+
+// TestWrongPasswordsLockNobodyOut is the review's F3 against a server: 12
+// wrong passwords from one address used to lock the account for everybody
+// (429 for the right password), and a spray over many accounts was never
+// slowed.
+func TestWrongPasswordsLockNobodyOut(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { wrongPasswords(t, servertest.Start(t)) })
+	t.Run("redis", func(t *testing.T) {
+		wrongPasswords(t, servertest.Start(t, servertest.WithRedis(testenv.StartRedis(t).URL())))
+	})
+}
+
+func wrongPasswords(t *testing.T, in *servertest.Instance) {
+	victim := in.Register(t, wire.RoleProfessor, "Victim Prof")
+	owner := in.NewClientFrom(t, "127.0.0.2") // the professor's own PC
+	owner.Login(victim.User.Email, servertest.Password)
+	attacker := in.NewClient(t)
+	limited := 0
+	for range 12 {
+		r := attacker.Login(strings.ToUpper(victim.User.Email), "Wrong-pass1!")
+		if r.Status == http.StatusTooManyRequests {
+			limited++
+			if ra := r.Header.Get("Retry-After"); ra == "" || len(ra) > 2 {
+				t.Fatalf("Retry-After %q", ra)
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatal("12 guesses from one address were not slowed down")
+	}
+	if r := owner.Login(victim.User.Email, servertest.Password); r.Status != 200 {
+		t.Fatalf("the owner is locked out by someone else's guesses: %d %s", r.Status, r.Body)
+	}
+	sprayer := in.NewClientFrom(t, "127.0.0.3")
+	limited = 0
+	for i := range 40 {
+		if sprayer.Login(fmt.Sprintf("someone%d@school.example", i), "Spring2026!").Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("one password sprayed over 40 accounts was never slowed down")
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	"github.com/didacto/didacto/server/console"
 	"github.com/didacto/didacto/server/database"
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/monitor"
 	"github.com/didacto/didacto/server/openapi"
 	"github.com/didacto/didacto/server/payment"
@@ -49,6 +51,8 @@ type Server struct {
 	frames  monitor.FrameStore
 	mux     *routeRecorder
 	hub     *signal.Hub
+	limits  limit.Store
+	proxies []netip.Prefix
 }
 
 // wsAuth adapts auth to the signaling hub: bearer header (agents), cookie
@@ -127,6 +131,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		cfg.Replica = host + "-" + hex.EncodeToString(b)
 	}
 	s := &Server{cfg: cfg, logger: logger, metrics: httpx.NewMetrics()}
+	proxies, err := cfg.ProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	s.proxies = proxies
 	st, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, logger)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
@@ -157,7 +166,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 			return nil, fmt.Errorf("connecting to Redis at %s: %w", opt.Addr, err)
 		}
 	}
-	s.auth, err = auth.New(ctx, st, auth.Options{SecureCookie: cfg.SecureCookies(), Logger: logger})
+	// Throttles and marks are shared the way frames and rooms are: in Redis
+	// when replicas share one, else in this process.
+	s.limits = limit.NewMemory(nil)
+	if s.redis != nil {
+		s.limits = limit.NewRedis(s.redis, "didacto:")
+	}
+	s.auth, err = auth.New(ctx, st, auth.Options{SecureCookie: cfg.SecureCookies(), Logger: logger, Limits: s.limits})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -243,7 +258,8 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	mux.ServeMux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
 	}))
-	return securityHeaders(httpx.Observe(mux, s.logger, s.metrics), strings.HasPrefix(s.cfg.PublicURL, "https://")), nil
+	return securityHeaders(httpx.ClientAddress(httpx.Observe(mux, s.logger, s.metrics), s.proxies),
+		strings.HasPrefix(s.cfg.PublicURL, "https://")), nil
 }
 
 // healthz answers only ok or degraded: the causes (database and Redis

@@ -96,7 +96,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if body.Session != "" && body.Session != "cookie" && body.Session != "bearer" {
 		return httpx.Invalid(wire.FieldError{Field: "session", Message: `must be "cookie" or "bearer"`})
 	}
-	u, err := a.auth.Login(r.Context(), body.Email, body.Password)
+	u, err := a.auth.Login(r.Context(), body.Email, body.Password, httpx.ClientAddr(r))
 	if err != nil {
 		return err
 	}

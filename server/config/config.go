@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics asks for; without
 	// it /metrics answers loopback clients only.
 	MetricsToken string
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the
+	// client for the per-address limits (addresses or CIDR prefixes).
+	TrustedProxies []string
 	// PortOne (payments). Empty keys switch payments off.
 	PortOne PortOne
 }
@@ -94,6 +98,7 @@ func Load(args []string) (Config, error) {
 	fs.Duration("read-timeout", 30*time.Second, "time for a request's headers and body to arrive")
 	fs.Duration("write-timeout", 30*time.Second, "time for an answer to be written (event streams and websockets are exempt)")
 	fs.Duration("idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
+	fs.StringSlice("trusted-proxies", nil, "load balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits")
 	fs.String("metrics-token", "", "bearer token for /metrics (without it /metrics answers loopback clients only)")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
 	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
@@ -135,8 +140,8 @@ func Load(args []string) (Config, error) {
 		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
 		ReadTimeout: v.GetDuration("read-timeout"), WriteTimeout: v.GetDuration("write-timeout"), IdleTimeout: v.GetDuration("idle-timeout"),
 		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
-		MetricsToken: v.GetString("metrics-token"),
-		TURNSecret:   v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
+		MetricsToken: v.GetString("metrics-token"), TrustedProxies: stringList(v, "trusted-proxies"),
+		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
 			V1StoreCode: v.GetString("portone-v1-store-code"), V2Secret: v.GetString("portone-v2-secret"),
@@ -250,6 +255,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--%s %s: must be between 1s and 1h", t.name, t.d))
 		}
 	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
 	turn := false
 	for _, s := range c.ICEServers {
 		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
@@ -276,4 +284,21 @@ func (c Config) Validate() error {
 // SecureCookies reports whether cookies must be marked Secure.
 func (c Config) SecureCookies() bool {
 	return c.TLSCert != "" || strings.HasPrefix(c.PublicURL, "https://")
+}
+
+// ProxyPrefixes parses TrustedProxies; a bare address is a one-address prefix.
+func (c Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies %q: must be an IP address or a CIDR prefix", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"runtime/debug"
 	"time"
 )
@@ -113,11 +111,4 @@ func Observe(h http.Handler, logger *slog.Logger, m *Metrics) http.Handler {
 }
 
 // LoopbackPeer reports whether the connection's peer is a loopback address.
-func LoopbackPeer(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
+func LoopbackPeer(r *http.Request) bool { return peer(r).IsLoopback() }

@@ -107,6 +107,27 @@ func (in *Instance) NewClient(tb testing.TB) *Client {
 	return &Client{tb: tb, Base: in.URL, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
+// NewClientFrom returns an anonymous client whose connections come from the
+// loopback address ip (e.g. "127.0.0.2"): another client address for the
+// per-address limits.
+func (in *Instance) NewClientFrom(tb testing.TB, ip string) *Client {
+	c := in.NewClient(tb)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	c.HTTP.Transport = &http.Transport{DialContext: d.DialContext}
+	return c
+}
+
+// Login signs c in with bearer tokens.
+func (c *Client) Login(email, password string) Response {
+	c.tb.Helper()
+	var pair wire.TokenPair
+	r := c.Do("POST", "/api/v1/auth/login", wire.LoginRequest{Email: email, Password: password}, &pair)
+	if r.Status == http.StatusOK {
+		c.Token, c.User = pair.AccessToken, pair.User
+	}
+	return r
+}
+
 // Response is a decoded answer.
 type Response struct {
 	Status  int
