@@ -22,6 +22,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -347,5 +348,33 @@ func wrongPasswords(t *testing.T, in *servertest.Instance) {
 	}
 	if limited == 0 {
 		t.Fatal("one password sprayed over 40 accounts was never slowed down")
+	}
+}
+
+// TestTicketsOpenOneSocket is the review's F6: a ticket opened three
+// websockets within its minute.
+func TestTicketsOpenOneSocket(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { ticketOnce(t, servertest.Start(t)) })
+	t.Run("redis", func(t *testing.T) {
+		ticketOnce(t, servertest.Start(t, servertest.WithRedis(testenv.StartRedis(t).URL())))
+	})
+}
+
+func ticketOnce(t *testing.T, in *servertest.Instance) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stu := in.Register(t, wire.RoleStudent, "Ticket Student")
+	var tk struct {
+		Ticket string `json:"ticket"`
+	}
+	stu.Must(200, "POST", "/api/v1/signal/ticket", nil, &tk)
+	u := "ws" + strings.TrimPrefix(in.URL, "http") + "/api/v1/signal?ticket=" + url.QueryEscape(tk.Ticket)
+	if _, _, err := dialWS(t, ctx, u, nil); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	for range 2 {
+		if _, resp, err := dialWS(t, ctx, u, nil); err == nil || resp == nil || resp.StatusCode != 401 {
+			t.Fatalf("a used ticket: err %v resp %v", err, resp)
+		}
 	}
 }

@@ -165,7 +165,10 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, id auth.Identity) error
 }
 
 func (a *API) ticket(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
-	t, exp := a.auth.Ticket(id)
+	t, exp, err := a.auth.Ticket(id)
+	if err != nil {
+		return err
+	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"ticket": t, "expires_at": exp.UTC()})
 	return nil
 }

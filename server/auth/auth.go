@@ -313,10 +313,14 @@ func (s *Service) csrfFor(session string) string {
 
 // Ticket issues a one-minute token that only opens a websocket (for clients
 // that cannot set headers on a websocket handshake).
-func (s *Service) Ticket(id Identity) (string, time.Time) {
+func (s *Service) Ticket(id Identity) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(TicketTTL)
-	return s.sign.sign(claims{Sub: id.UserID, Role: id.Role, Name: id.Name, Purp: purposeTicket, Iat: now.Unix(), Exp: exp.Unix()}), exp
+	jti, err := newFamilyID()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("ticket id: %w", err)
+	}
+	return s.sign.sign(claims{Sub: id.UserID, Role: id.Role, Name: id.Name, Purp: purposeTicket, Iat: now.Unix(), Exp: exp.Unix(), Jti: jti}), exp, nil
 }
 
 var errUnauthenticated = httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "sign in first")
@@ -364,6 +368,18 @@ func (s *Service) AuthenticateWebsocket(r *http.Request) (Identity, error) {
 		c, err := s.sign.verify(t, purposeTicket, s.now())
 		if err != nil {
 			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: %v", err)
+		}
+		// A ticket travels in a URL (proxy logs, history): it opens one
+		// websocket, on any replica, and is spent.
+		if c.Jti == "" {
+			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: no ticket id")
+		}
+		first, err := s.limits.SetNX(r.Context(), "ticket:"+c.Jti, "1", TicketTTL+clockSkew)
+		if err != nil {
+			return Identity{}, fmt.Errorf("spending ticket: %w", err)
+		}
+		if !first {
+			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: already used; ask for a new one")
 		}
 		return Identity{UserID: c.Sub, Role: c.Role, Name: c.Name}, nil
 	}

@@ -106,7 +106,7 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 		t.Fatal("tampered token accepted")
 	}
 	// A ticket is not an access token, and vice versa.
-	ticket, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	ticket, _, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
 	if _, err := auth(ticket); err == nil {
 		t.Fatal("ticket accepted as an access token")
 	}
@@ -118,8 +118,12 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 	if id, err := s.AuthenticateWebsocket(r); err != nil || id.UserID != u.ID {
 		t.Fatalf("ticket: %v", err)
 	}
-	c.add(TicketTTL + time.Second)
 	if _, err := s.AuthenticateWebsocket(r); err == nil {
+		t.Fatal("a ticket opened a second websocket")
+	}
+	ticket2, _, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	c.add(TicketTTL + time.Second)
+	if _, err := s.AuthenticateWebsocket(httptest.NewRequest("GET", "/?ticket="+ticket2, nil)); err == nil {
 		t.Fatal("expired ticket accepted")
 	}
 	c.add(AccessTTL)

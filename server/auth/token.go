@@ -36,6 +36,8 @@ type claims struct {
 	Purp string    `json:"purp"`
 	Iat  int64     `json:"iat"`
 	Exp  int64     `json:"exp"`
+	// Jti names a ticket, so that it opens one websocket only.
+	Jti string `json:"jti,omitempty"`
 }
 
 // signer makes and checks stateless HMAC-SHA256 tokens: "v1.<payload>.<sig>".
