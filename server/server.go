@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -14,19 +15,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/didacto/didacto/internal/version"
 	"github.com/didacto/didacto/server/api"
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/console"
 	"github.com/didacto/didacto/server/database"
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/monitor"
 	"github.com/didacto/didacto/server/openapi"
 	"github.com/didacto/didacto/server/payment"
@@ -48,6 +51,8 @@ type Server struct {
 	frames  monitor.FrameStore
 	mux     *routeRecorder
 	hub     *signal.Hub
+	limits  limit.Store
+	proxies []netip.Prefix
 }
 
 // wsAuth adapts auth to the signaling hub: bearer header (agents), cookie
@@ -120,6 +125,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		cfg.Replica = host + "-" + hex.EncodeToString(b)
 	}
 	s := &Server{cfg: cfg, logger: logger, metrics: httpx.NewMetrics()}
+	proxies, err := cfg.ProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	s.proxies = proxies
 	st, err := database.Open(ctx, cfg.DatabaseURL, cfg.DataDir, logger)
 	if err != nil {
 		return nil, fmt.Errorf("opening database: %w", err)
@@ -150,7 +160,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 			return nil, fmt.Errorf("connecting to Redis at %s: %w", opt.Addr, err)
 		}
 	}
-	s.auth, err = auth.New(ctx, st, auth.Options{SecureCookie: cfg.SecureCookies(), Logger: logger})
+	// Throttles and marks are shared the way frames and rooms are: in Redis
+	// when replicas share one, else in this process.
+	s.limits = limit.NewMemory(nil)
+	if s.redis != nil {
+		s.limits = limit.NewRedis(s.redis, "didacto:")
+	}
+	s.auth, err = auth.New(ctx, st, auth.Options{SecureCookie: cfg.SecureCookies(), Logger: logger, Limits: s.limits})
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -225,7 +241,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	api.NewPayments(pay, s.auth).Register(mux)
 
 	mux.Handle("GET /healthz", http.HandlerFunc(s.healthz))
-	mux.Handle("GET /metrics", s.metrics)
+	mux.Handle("GET /metrics", s.metricsGate(s.metrics))
 	doc, err := openapi.Handler(s.Operations(), "")
 	if err != nil {
 		return nil, err
@@ -236,39 +252,68 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	mux.ServeMux.Handle("/api/", httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no API endpoint %s %s", r.Method, r.URL.Path)
 	}))
-	return securityHeaders(httpx.Observe(mux, s.logger, s.metrics)), nil
+	return securityHeaders(httpx.ClientAddress(httpx.Observe(mux, s.logger, s.metrics), s.proxies),
+		strings.HasPrefix(s.cfg.PublicURL, "https://")), nil
 }
 
+// healthz answers only ok or degraded: the causes (database and Redis
+// errors, with their addresses) and the version go to the log, not to
+// anyone who asks.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	status := map[string]string{"status": "ok", "version": version.Version, "replica": s.cfg.Replica, "database": "ok"}
-	code := http.StatusOK
+	status, code := "ok", http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
-		status["status"], status["database"], code = "degraded", err.Error(), http.StatusServiceUnavailable
+		s.logger.Warn("healthz: database unreachable", "err", err)
+		status, code = "degraded", http.StatusServiceUnavailable
 	}
 	if s.redis != nil {
-		status["redis"] = "ok"
 		if err := s.redis.Ping(ctx).Err(); err != nil {
-			status["status"], status["redis"], code = "degraded", err.Error(), http.StatusServiceUnavailable
+			s.logger.Warn("healthz: Redis unreachable", "err", err)
+			status, code = "degraded", http.StatusServiceUnavailable
 		}
 	}
-	httpx.WriteJSON(w, code, status)
+	httpx.WriteJSON(w, code, map[string]string{"status": status})
 }
 
-// securityHeaders applies headers every response should carry.
-func securityHeaders(h http.Handler) http.Handler {
+// metricsGate serves /metrics with the --metrics-token as a bearer token,
+// or without one only to a loopback peer that no proxy forwarded (a local
+// Prometheus): the series name every route and its traffic.
+func (s *Server) metricsGate(h http.Handler) http.Handler {
+	return httpx.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if tok := s.cfg.MetricsToken; tok != "" {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+				return httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "/metrics needs the --metrics-token as a bearer token")
+			}
+		} else if !httpx.LoopbackPeer(r) || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+			return httpx.Errorf(http.StatusForbidden, wire.CodeForbidden, "/metrics is served to loopback clients, or to any with --metrics-token")
+		}
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// securityHeaders applies headers every response should carry; HSTS when
+// the server is reached over TLS (directly, or behind an https public URL).
+func securityHeaders(h http.Handler, httpsPublic bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")
+		if r.TLS != nil || httpsPublic {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.ServeHTTP(w, r)
 	})
 }
 
 // Handler is the server's whole HTTP handler (for tests).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics is the server's metrics registry.
+func (s *Server) Metrics() *httpx.Metrics { return s.metrics }
 
 // Store is the server's storage (for demo setup and tests).
 func (s *Server) Store() store.Store { return s.store }
@@ -278,10 +323,16 @@ func (s *Server) Auth() *auth.Service { return s.auth }
 
 // Serve answers on l until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	// Without read and write timeouts one client that trickles a body or
+	// stops reading holds a connection (and whatever it waits on) forever.
+	// The event stream and the websocket clear or extend their deadlines
+	// with http.ResponseController.
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },

@@ -96,7 +96,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if body.Session != "" && body.Session != "cookie" && body.Session != "bearer" {
 		return httpx.Invalid(wire.FieldError{Field: "session", Message: `must be "cookie" or "bearer"`})
 	}
-	u, err := a.auth.Login(r.Context(), body.Email, body.Password)
+	u, err := a.auth.Login(r.Context(), body.Email, body.Password, httpx.ClientAddr(r))
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,10 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, id auth.Identity) error
 }
 
 func (a *API) ticket(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
-	t, exp := a.auth.Ticket(id)
+	t, exp, err := a.auth.Ticket(id)
+	if err != nil {
+		return err
+	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"ticket": t, "expires_at": exp.UTC()})
 	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/didacto/didacto/server/auth"
@@ -36,11 +37,21 @@ func (p *Payments) Register(mux httpx.Mux) {
 }
 
 // problem turns a payment error into the problem it maps to.
+// problem answers a payment error. A gateway failure says only that PortOne
+// is unavailable: its cause names internal hosts, ports and PortOne's own
+// messages, so it goes to the log (the access log's error, with the request
+// id) and never to the client.
 func problem(err error) error {
-	if status, code, ok := payment.Problem(err); ok {
-		return httpx.Errorf(status, code, "%v", err)
+	status, code, ok := payment.Problem(err)
+	if !ok {
+		return err
 	}
-	return err
+	if errors.Is(err, payment.ErrGateway) {
+		e := httpx.Errorf(status, code, "%s; try again later", payment.ErrGateway)
+		e.Err = err
+		return e
+	}
+	return httpx.Errorf(status, code, "%v", err)
 }
 
 func (p *Payments) createOrder(w http.ResponseWriter, r *http.Request, id auth.Identity) error {

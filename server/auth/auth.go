@@ -15,11 +15,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/plan"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
@@ -70,7 +72,7 @@ type Service struct {
 	now    func() time.Time
 	secure bool // cookies marked Secure (served over https)
 	logger *slog.Logger
-	limit  *loginLimiter
+	limits limit.Store
 	// dummy is verified for unknown e-mails so that a login's timing does
 	// not tell whether an account exists.
 	dummy string
@@ -83,6 +85,9 @@ type Options struct {
 	// HashParallel bounds concurrent password hashes (memory); default 4.
 	HashParallel int
 	Logger       *slog.Logger
+	// Limits keeps the login throttles (and other shared marks); in memory
+	// when nil. Replicas sharing a database share it through Redis.
+	Limits limit.Store
 }
 
 // New loads (or creates) the signing keys shared by all replicas.
@@ -109,8 +114,11 @@ func New(ctx context.Context, st Store, opt Options) (*Service, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.Limits == nil {
+		opt.Limits = limit.NewMemory(opt.Now)
+	}
 	s := &Service{store: st, hash: newHasher(opt.HashParallel), sign: signer{signKey}, csrf: csrfKey,
-		now: opt.Now, secure: opt.SecureCookie, logger: opt.Logger, limit: newLoginLimiter()}
+		now: opt.Now, secure: opt.SecureCookie, logger: opt.Logger, limits: opt.Limits}
 	if s.dummy, err = s.hash.Hash(ctx, "not a real password"); err != nil {
 		return nil, err
 	}
@@ -154,22 +162,24 @@ func (s *Service) Register(ctx context.Context, req wire.RegisterRequest) (store
 // errInvalidLogin is deliberately the same for unknown e-mail and bad password.
 var errInvalidLogin = httpx.Errorf(http.StatusUnauthorized, wire.CodeInvalidLogin, "e-mail or password is wrong")
 
-// Login checks a password.
-func (s *Service) Login(ctx context.Context, email, password string) (store.User, error) {
+// Login checks a password from the client address from.
+func (s *Service) Login(ctx context.Context, email, password string, from netip.Addr) (store.User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || password == "" || len(password) > 4*MaxPasswordLen {
 		return store.User{}, errInvalidLogin
 	}
-	if wait := s.limit.blocked(email, s.now()); wait > 0 {
-		e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited,
-			"too many wrong passwords for this account; try again in %d minutes", int(wait.Minutes())+1)
-		e.RetryAfter = wait
-		return store.User{}, e
+	keys := keysFor(email, httpx.AddrKey(from))
+	if wait, why, err := s.loginWait(ctx, keys); err != nil {
+		return store.User{}, limitErr(err)
+	} else if wait > 0 {
+		return store.User{}, throttled(wait, why)
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		_, _ = s.hash.Verify(ctx, s.dummy, password)
-		s.limit.fail(email, s.now())
+		if err := s.loginFailed(ctx, keys); err != nil {
+			return store.User{}, limitErr(err)
+		}
 		return store.User{}, errInvalidLogin
 	}
 	if err != nil {
@@ -180,11 +190,15 @@ func (s *Service) Login(ctx context.Context, email, password string) (store.User
 		return store.User{}, fmt.Errorf("verifying password of user %d: %w", u.ID, err)
 	}
 	if !ok {
-		s.limit.fail(email, s.now())
-		s.logger.Info("wrong password", "user_id", u.ID)
+		if err := s.loginFailed(ctx, keys); err != nil {
+			return store.User{}, limitErr(err)
+		}
+		s.logger.Info("wrong password", "user_id", u.ID, "from", from.String())
 		return store.User{}, errInvalidLogin
 	}
-	s.limit.succeed(email)
+	if err := s.loginSucceeded(ctx, keys); err != nil {
+		return store.User{}, limitErr(err)
+	}
 	return u, nil
 }
 
@@ -299,10 +313,14 @@ func (s *Service) csrfFor(session string) string {
 
 // Ticket issues a one-minute token that only opens a websocket (for clients
 // that cannot set headers on a websocket handshake).
-func (s *Service) Ticket(id Identity) (string, time.Time) {
+func (s *Service) Ticket(id Identity) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(TicketTTL)
-	return s.sign.sign(claims{Sub: id.UserID, Role: id.Role, Name: id.Name, Purp: purposeTicket, Iat: now.Unix(), Exp: exp.Unix()}), exp
+	jti, err := newFamilyID()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("ticket id: %w", err)
+	}
+	return s.sign.sign(claims{Sub: id.UserID, Role: id.Role, Name: id.Name, Purp: purposeTicket, Iat: now.Unix(), Exp: exp.Unix(), Jti: jti}), exp, nil
 }
 
 var errUnauthenticated = httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "sign in first")
@@ -350,6 +368,18 @@ func (s *Service) AuthenticateWebsocket(r *http.Request) (Identity, error) {
 		c, err := s.sign.verify(t, purposeTicket, s.now())
 		if err != nil {
 			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: %v", err)
+		}
+		// A ticket travels in a URL (proxy logs, history): it opens one
+		// websocket, on any replica, and is spent.
+		if c.Jti == "" {
+			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: no ticket id")
+		}
+		first, err := s.limits.SetNX(r.Context(), "ticket:"+c.Jti, "1", TicketTTL+clockSkew)
+		if err != nil {
+			return Identity{}, fmt.Errorf("spending ticket: %w", err)
+		}
+		if !first {
+			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: already used; ask for a new one")
 		}
 		return Identity{UserID: c.Sub, Role: c.Role, Name: c.Name}, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,7 +106,7 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 		t.Fatal("tampered token accepted")
 	}
 	// A ticket is not an access token, and vice versa.
-	ticket, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	ticket, _, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
 	if _, err := auth(ticket); err == nil {
 		t.Fatal("ticket accepted as an access token")
 	}
@@ -117,8 +118,12 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 	if id, err := s.AuthenticateWebsocket(r); err != nil || id.UserID != u.ID {
 		t.Fatalf("ticket: %v", err)
 	}
-	c.add(TicketTTL + time.Second)
 	if _, err := s.AuthenticateWebsocket(r); err == nil {
+		t.Fatal("a ticket opened a second websocket")
+	}
+	ticket2, _, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	c.add(TicketTTL + time.Second)
+	if _, err := s.AuthenticateWebsocket(httptest.NewRequest("GET", "/?ticket="+ticket2, nil)); err == nil {
 		t.Fatal("expired ticket accepted")
 	}
 	c.add(AccessTTL)
@@ -137,31 +142,72 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 	}
 }
 
+// TestLoginThrottling is the review's F3: ten wrong passwords used to lock
+// any account for everybody. Now guesses delay the guesser's address, the
+// owner's usual address is never delayed, a delay is bounded and the right
+// password works once it has passed, and a spray over many accounts from
+// one address is slowed too.
 func TestLoginThrottling(t *testing.T) {
 	s, c := newService(t)
 	ctx := context.Background()
 	if _, err := s.Register(ctx, wire.RegisterRequest{Email: "b@school.example", Password: "Passw0rd!", Name: "B", Role: wire.RoleStudent}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < maxFailures; i++ {
-		if _, err := s.Login(ctx, "b@school.example", "guess"+string(rune('a'+i))); problemCode(err) != wire.CodeInvalidLogin {
+	owner, attacker, elsewhere := netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("198.51.100.9"), netip.MustParseAddr("203.0.113.1")
+	if _, err := s.Login(ctx, "b@school.example", "Passw0rd!", owner); err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for i := range 40 {
+		_, err := s.Login(ctx, " B@school.example ", "guess"+string(rune('a'+i)), attacker)
+		switch problemCode(err) {
+		case wire.CodeInvalidLogin:
+		case wire.CodeRateLimited:
+			limited++
+			var he *httpx.Error
+			if errors.As(err, &he); he.RetryAfter <= 0 || he.RetryAfter > time.Minute {
+				t.Fatalf("Retry-After %s: not a bounded delay", he.RetryAfter)
+			}
+			c.add(time.Second) // the attacker keeps trying
+		default:
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	_, err := s.Login(ctx, "B@school.example", "Passw0rd!")
+	if limited == 0 {
+		t.Fatal("40 guesses from one address were never slowed down")
+	}
+	// The owner at their usual address is not delayed at all.
+	if _, err := s.Login(ctx, "b@school.example", "Passw0rd!", owner); err != nil {
+		t.Fatalf("the owner after an attack from elsewhere: %v", err)
+	}
+	// From a new address the account's own delay applies, bounded.
+	for i := range 15 {
+		s.Login(ctx, "b@school.example", "wrong"+string(rune('a'+i)), netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}))
+	}
+	_, err := s.Login(ctx, "b@school.example", "Passw0rd!", elsewhere)
 	var he *httpx.Error
-	if !errors.As(err, &he) || he.Problem.Status != http.StatusTooManyRequests || he.RetryAfter <= 0 {
-		t.Fatalf("after %d failures even the right password must wait: %v", maxFailures, err)
+	if !errors.As(err, &he) || he.Problem.Status != http.StatusTooManyRequests || he.RetryAfter <= 0 || he.RetryAfter > time.Minute {
+		t.Fatalf("a distributed guess must delay new addresses by at most a minute: %v", err)
 	}
-	// Unknown accounts are throttled the same way (no enumeration).
-	for i := 0; i <= maxFailures; i++ {
-		_, err = s.Login(ctx, "nobody@school.example", "x")
+	c.add(he.RetryAfter)
+	if _, err := s.Login(ctx, "b@school.example", "Passw0rd!", elsewhere); err != nil {
+		t.Fatalf("after the delay the right password must work: %v", err)
 	}
-	if problemCode(err) != wire.CodeRateLimited {
-		t.Fatalf("unknown account not throttled: %v", err)
+	// And the attacker's own address, once its delay has passed.
+	c.add(time.Minute)
+	if _, err := s.Login(ctx, "b@school.example", "Passw0rd!", attacker); err != nil {
+		t.Fatalf("after the delay the right password must work from any address: %v", err)
 	}
-	c.add(failureWindow)
-	if _, err := s.Login(ctx, "b@school.example", "Passw0rd!"); err != nil {
-		t.Fatalf("after the window: %v", err)
+
+	// One guess on each of many (unknown) accounts from one address.
+	spray := netip.MustParseAddr("198.51.100.77")
+	limited = 0
+	for i := range 40 {
+		if _, err := s.Login(ctx, "user"+string(rune('a'+i))+"@school.example", "Spring2026!", spray); problemCode(err) == wire.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("a password spray from one address was never slowed down")
 	}
 }

@@ -26,6 +26,7 @@ var (
 	errTokenSignature = errors.New("bad token signature")
 	errTokenExpired   = errors.New("token expired")
 	errTokenPurpose   = errors.New("token used for the wrong purpose")
+	errTokenLifetime  = errors.New("token lifetime longer than the server issues")
 )
 
 type claims struct {
@@ -35,6 +36,8 @@ type claims struct {
 	Purp string    `json:"purp"`
 	Iat  int64     `json:"iat"`
 	Exp  int64     `json:"exp"`
+	// Jti names a ticket, so that it opens one websocket only.
+	Jti string `json:"jti,omitempty"`
 }
 
 // signer makes and checks stateless HMAC-SHA256 tokens: "v1.<payload>.<sig>".
@@ -81,7 +84,25 @@ func (s signer) verify(tok, purpose string, now time.Time) (claims, error) {
 	if now.Unix() >= c.Exp {
 		return c, errTokenExpired
 	}
+	// The server never issues a token longer than its purpose allows, nor
+	// dated in the future: one that claims to is forged with a leaked key
+	// (a year-long token), and is refused rather than trusted until its exp.
+	if c.Exp-c.Iat > int64(maxLifetime(purpose)/time.Second) || c.Iat > now.Add(clockSkew).Unix() {
+		return c, errTokenLifetime
+	}
 	return c, nil
+}
+
+// clockSkew is how far ahead of this replica's clock another replica's
+// token may be dated.
+const clockSkew = time.Minute
+
+// maxLifetime is the longest token of each purpose the server issues.
+func maxLifetime(purpose string) time.Duration {
+	if purpose == purposeTicket {
+		return TicketTTL
+	}
+	return AccessTTL
 }
 
 // randomToken returns a prefixed random secret and the SHA-256 hash to store.

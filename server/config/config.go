@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -37,6 +38,16 @@ type Config struct {
 	// Frame and presence tuning.
 	FrameTTL time.Duration // a frame older than this is not shown
 	RoomTTL  time.Duration // signaling seat lease: a crashed client or replica frees its rooms within it
+	// HTTP timeouts: a request's headers and body must arrive within
+	// ReadTimeout and its answer leave within WriteTimeout (streams extend
+	// theirs); an idle keep-alive connection closes after IdleTimeout.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MetricsToken, when set, is the bearer token /metrics asks for; without
+	// it /metrics answers loopback clients only.
+	MetricsToken string
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the
+	// client for the per-address limits (addresses or CIDR prefixes).
+	TrustedProxies []string
 	// PortOne (payments). Empty keys switch payments off.
 	PortOne PortOne
 }
@@ -84,6 +95,11 @@ func Load(args []string) (Config, error) {
 	fs.Duration("turn-ttl", 12*time.Hour, "lifetime of the credentials made from --turn-secret")
 	fs.Duration("frame-ttl", 60*time.Second, "how long a student's last frame stays on the grid")
 	fs.Duration("room-ttl", 15*time.Second, "signaling seat lease; a crashed client or replica frees its rooms within it")
+	fs.Duration("read-timeout", 30*time.Second, "time for a request's headers and body to arrive")
+	fs.Duration("write-timeout", 30*time.Second, "time for an answer to be written (event streams and websockets are exempt)")
+	fs.Duration("idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
+	fs.StringSlice("trusted-proxies", nil, "load balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits")
+	fs.String("metrics-token", "", "bearer token for /metrics (without it /metrics answers loopback clients only)")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
 	fs.String("portone-v1-secret", "", "PortOne V1 REST API secret")
 	fs.String("portone-v1-store-code", "", "PortOne V1 merchant identification code (imp…)")
@@ -122,7 +138,9 @@ func Load(args []string) (Config, error) {
 		TLSCert: v.GetString("tls-cert"), TLSKey: v.GetString("tls-key"), Demo: v.GetBool("demo"),
 		LogLevel: v.GetString("log-level"), LogFormat: v.GetString("log-format"), Replica: v.GetString("replica"),
 		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
+		ReadTimeout: v.GetDuration("read-timeout"), WriteTimeout: v.GetDuration("write-timeout"), IdleTimeout: v.GetDuration("idle-timeout"),
 		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
+		MetricsToken: v.GetString("metrics-token"), TrustedProxies: stringList(v, "trusted-proxies"),
 		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
@@ -229,6 +247,17 @@ func (c Config) Validate() error {
 	if c.RoomTTL < time.Second || c.RoomTTL > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("--room-ttl %s: must be between 1s and 5m", c.RoomTTL))
 	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout}} {
+		if t.d < time.Second || t.d > time.Hour {
+			errs = append(errs, fmt.Errorf("--%s %s: must be between 1s and 1h", t.name, t.d))
+		}
+	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
 	turn := false
 	for _, s := range c.ICEServers {
 		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
@@ -255,4 +284,21 @@ func (c Config) Validate() error {
 // SecureCookies reports whether cookies must be marked Secure.
 func (c Config) SecureCookies() bool {
 	return c.TLSCert != "" || strings.HasPrefix(c.PublicURL, "https://")
+}
+
+// ProxyPrefixes parses TrustedProxies; a bare address is a one-address prefix.
+func (c Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies %q: must be an IP address or a CIDR prefix", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

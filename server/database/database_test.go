@@ -76,3 +76,36 @@ func TestOpenRejects(t *testing.T) {
 		t.Fatalf("Open(mongodb) error = %v", err)
 	}
 }
+
+// TestSQLiteFileIsPrivate is the review's F12: the file holds the
+// token-signing key and password hashes; it was created 0644.
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil { // a data dir made by hand
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, dsn.DefaultFile)
+	s, err := database.Open(context.Background(), "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, s)
+	for _, p := range []string{path, path + "-wal"} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", filepath.Base(p), st, err)
+		}
+	}
+	s.Close()
+	// An existing file open to others is narrowed.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = database.Open(context.Background(), "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("reopened: %v, %v; want mode 0600", st, err)
+	}
+}

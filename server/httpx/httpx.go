@@ -94,8 +94,10 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 // DecodeJSON reads a JSON body into dst strictly: bounded size, the right
 // content type, no unknown fields, one value only.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return Errorf(http.StatusUnsupportedMediaType, wire.CodeUnsupportedMedia, "expected application/json, got %q", ct)
+	// A missing type is refused too: without it a cross-site page can send
+	// JSON as a CORS "simple request" (login CSRF).
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return Errorf(http.StatusUnsupportedMediaType, wire.CodeUnsupportedMedia, "expected Content-Type application/json, got %q", ct)
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxJSONBody)
 	dec := json.NewDecoder(body)
@@ -145,14 +147,18 @@ func PathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// Paging reads ?page= and ?size= (page from 1; size default 20, max 100).
+// MaxPage bounds ?page=: (page-1)*size must not overflow, and no list is
+// that long.
+const MaxPage = 1_000_000
+
+// Paging reads ?page= and ?size= (page from 1 to MaxPage; size default 20, max 100).
 func Paging(r *http.Request) (page, size int, err error) {
 	page, size = 1, wire.DefaultPageSize
 	var fields []wire.FieldError
 	if v := r.URL.Query().Get("page"); v != "" {
 		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 1 {
-			fields = append(fields, wire.FieldError{Field: "page", Message: "must be an integer >= 1"})
+		if perr != nil || n < 1 || n > MaxPage {
+			fields = append(fields, wire.FieldError{Field: "page", Message: fmt.Sprintf("must be an integer from 1 to %d", MaxPage)})
 		}
 		page = n
 	}

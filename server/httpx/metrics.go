@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,7 +51,7 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 	s := d.Seconds()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := reqKey{route, method, status}
+	k := reqKey{route, MethodLabel(method), status}
 	h := m.requests[k]
 	if h == nil {
 		h = &histogram{}
@@ -60,6 +61,18 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 	h.counts[i]++
 	h.sum += s
 	h.n++
+}
+
+// MethodLabel is the method as a metrics label: a client can send any
+// token as a method, and each distinct label is a series kept forever, so
+// anything but the standard methods is "OTHER".
+func MethodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
 }
 
 // Gauge registers a value read at scrape time.
@@ -99,15 +112,26 @@ func (m *Metrics) Counter(name, help string) *Counter {
 // ServeHTTP writes the Prometheus text exposition format.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	m.Write(w)
+	b := m.snapshot()
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
 }
 
 // Write writes every series in the text exposition format.
-func (m *Metrics) Write(w io.Writer) {
+func (m *Metrics) Write(w io.Writer) error {
+	_, err := w.Write(m.snapshot())
+	return err
+}
+
+// snapshot renders every series under the lock into memory. The lock is
+// never held while writing to a client: every request's metrics step needs
+// it, so a scraper that stops reading would otherwise stall the server.
+func (m *Metrics) snapshot() []byte {
+	var w bytes.Buffer
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	fmt.Fprintln(w, "# HELP didacto_http_request_duration_seconds HTTP request latency by route, method and status.")
-	fmt.Fprintln(w, "# TYPE didacto_http_request_duration_seconds histogram")
+	fmt.Fprintln(&w, "# HELP didacto_http_request_duration_seconds HTTP request latency by route, method and status.")
+	fmt.Fprintln(&w, "# TYPE didacto_http_request_duration_seconds histogram")
 	keys := make([]reqKey, 0, len(m.requests))
 	for k := range m.requests {
 		keys = append(keys, k)
@@ -128,11 +152,11 @@ func (m *Metrics) Write(w io.Writer) {
 		var cum uint64
 		for i, b := range latencyBuckets {
 			cum += h.counts[i]
-			fmt.Fprintf(w, "didacto_http_request_duration_seconds_bucket{%s,le=\"%s\"} %d\n", labels, strconv.FormatFloat(b, 'g', -1, 64), cum)
+			fmt.Fprintf(&w, "didacto_http_request_duration_seconds_bucket{%s,le=\"%s\"} %d\n", labels, strconv.FormatFloat(b, 'g', -1, 64), cum)
 		}
-		fmt.Fprintf(w, "didacto_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, h.n)
-		fmt.Fprintf(w, "didacto_http_request_duration_seconds_sum{%s} %g\n", labels, h.sum)
-		fmt.Fprintf(w, "didacto_http_request_duration_seconds_count{%s} %d\n", labels, h.n)
+		fmt.Fprintf(&w, "didacto_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, h.n)
+		fmt.Fprintf(&w, "didacto_http_request_duration_seconds_sum{%s} %g\n", labels, h.sum)
+		fmt.Fprintf(&w, "didacto_http_request_duration_seconds_count{%s} %d\n", labels, h.n)
 	}
 	names := make([]string, 0, len(m.gauges))
 	for n := range m.gauges {
@@ -140,7 +164,7 @@ func (m *Metrics) Write(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", n, m.help[n], n, n, m.gauges[n]())
+		fmt.Fprintf(&w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", n, m.help[n], n, n, m.gauges[n]())
 	}
 	names = names[:0]
 	for n := range m.counters {
@@ -149,7 +173,7 @@ func (m *Metrics) Write(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := m.counters[n]
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", n, m.help[n], n)
+		fmt.Fprintf(&w, "# HELP %s %s\n# TYPE %s counter\n", n, m.help[n], n)
 		c.mu.Lock()
 		series := make([]string, 0, len(c.v))
 		for l := range c.v {
@@ -158,13 +182,14 @@ func (m *Metrics) Write(w io.Writer) {
 		sort.Strings(series)
 		for _, l := range series {
 			if l == "" {
-				fmt.Fprintf(w, "%s %g\n", n, c.v[l])
+				fmt.Fprintf(&w, "%s %g\n", n, c.v[l])
 			} else {
-				fmt.Fprintf(w, "%s{%s} %g\n", n, l, c.v[l])
+				fmt.Fprintf(&w, "%s{%s} %g\n", n, l, c.v[l])
 			}
 		}
 		c.mu.Unlock()
 	}
+	return w.Bytes()
 }
 
 func quote(s string) string {

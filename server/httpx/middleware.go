@@ -57,7 +57,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach Flush and Hijack (SSE, websockets).
+// Unwrap lets http.ResponseController reach Flush, Hijack and the deadlines (SSE, websockets).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Observe wraps h with request ids, panic recovery, an access log line and
@@ -109,3 +109,6 @@ func Observe(h http.Handler, logger *slog.Logger, m *Metrics) http.Handler {
 		h.ServeHTTP(rec, r)
 	})
 }
+
+// LoopbackPeer reports whether the connection's peer is a loopback address.
+func LoopbackPeer(r *http.Request) bool { return peer(r).IsLoopback() }

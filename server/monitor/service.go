@@ -404,6 +404,10 @@ func (s *Service) getFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 // sseHeartbeat keeps proxies from closing an idle stream.
 const sseHeartbeat = 15 * time.Second
 
+// streamWriteTimeout bounds one event's write: a console that stops reading
+// loses its stream instead of holding it open.
+const streamWriteTimeout = 2 * sseHeartbeat
+
 func (s *Service) stream(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
 	l, err := s.ownedLecture(r, id)
 	if err != nil {
@@ -413,6 +417,10 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, id auth.Identit
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
+	// The server's read and write timeouts are for ordinary requests: the
+	// stream has no body to read and extends its write deadline per event.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	ctx := r.Context()
 	changes := s.notify.Subscribe(ctx, l.ID)
 	hello, _ := json.Marshal(map[string]any{"lecture_id": l.ID, "server_now": s.now().UTC()})
@@ -432,6 +440,7 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, id auth.Identit
 			b, _ := json.Marshal(wire.MonitorEvent{Tile: tile})
 			fmt.Fprintf(w, "event: tile\ndata: %s\n\n", b)
 		}
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		if err := rc.Flush(); err != nil {
 			return nil
 		}

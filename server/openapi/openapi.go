@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -76,8 +77,8 @@ func Operations() []Op {
 		{Method: "POST", Path: "/api/v1/payments/webhook/v1", Summary: "PortOne V1 webhook {imp_uid, merchant_uid, status}; verified by re-fetching the payment", Tag: "payments", RequestType: "application/json", Status: 200, Errors: []int{400, 502}},
 		{Method: "POST", Path: "/api/v1/payments/webhook/v2", Summary: "PortOne V2 Standard Webhook (webhook-id, webhook-timestamp, webhook-signature)", Tag: "payments", RequestType: "application/json", Status: 200, Errors: []int{400, 401, 502}},
 
-		{Method: "GET", Path: "/healthz", Summary: "Liveness and dependency health", Tag: "operations", Status: 200, Response: t[map[string]string](), Errors: []int{503}},
-		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format)", Tag: "operations", Status: 200, ResponseType: "text/plain"},
+		{Method: "GET", Path: "/healthz", Summary: "Liveness and dependency health: {\"status\": \"ok\"} or 503 {\"status\": \"degraded\"} (causes in the server log)", Tag: "operations", Status: 200, Response: t[map[string]string](), Errors: []int{503}},
+		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format); loopback clients only, or the --metrics-token as a bearer token", Tag: "operations", Status: 200, ResponseType: "text/plain", Errors: []int{401, 403}},
 		{Method: "GET", Path: "/api/openapi.json", Summary: "This document", Tag: "operations", Status: 200, ResponseType: "application/json"},
 	}
 }
@@ -115,7 +116,14 @@ func Document(ops []Op, description string) map[string]any {
 			}
 		}
 		for _, q := range op.Query {
-			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
+			schema := map[string]any{"type": "string"}
+			switch q {
+			case "page":
+				schema = map[string]any{"type": "integer", "minimum": 1, "maximum": httpx.MaxPage, "default": 1}
+			case "size":
+				schema = map[string]any{"type": "integer", "minimum": 1, "maximum": wire.MaxPageSize, "default": wire.DefaultPageSize}
+			}
+			params = append(params, map[string]any{"name": q, "in": "query", "schema": schema})
 		}
 		if len(params) > 0 {
 			o["parameters"] = params

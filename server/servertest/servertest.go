@@ -7,12 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -60,13 +61,27 @@ func Start(tb testing.TB, opts ...Option) *Instance {
 	if err != nil {
 		tb.Fatalf("starting server: %v", err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	// The real Serve (not httptest): its timeouts and limits are part of
+	// what the tests check.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	serveCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(serveCtx, l) }()
 	tb.Cleanup(func() {
-		ts.CloseClientConnections()
-		ts.Close()
+		stop()
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			tb.Logf("serve: %v", err)
+		}
 		srv.Close()
 	})
-	return &Instance{URL: ts.URL, Server: srv, Config: cfg}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return &Instance{URL: scheme + "://" + l.Addr().String(), Server: srv, Config: cfg}
 }
 
 type testWriter struct{ tb testing.TB }
@@ -90,6 +105,27 @@ type Client struct {
 func (in *Instance) NewClient(tb testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
 	return &Client{tb: tb, Base: in.URL, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+// NewClientFrom returns an anonymous client whose connections come from the
+// loopback address ip (e.g. "127.0.0.2"): another client address for the
+// per-address limits.
+func (in *Instance) NewClientFrom(tb testing.TB, ip string) *Client {
+	c := in.NewClient(tb)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}
+	c.HTTP.Transport = &http.Transport{DialContext: d.DialContext}
+	return c
+}
+
+// Login signs c in with bearer tokens.
+func (c *Client) Login(email, password string) Response {
+	c.tb.Helper()
+	var pair wire.TokenPair
+	r := c.Do("POST", "/api/v1/auth/login", wire.LoginRequest{Email: email, Password: password}, &pair)
+	if r.Status == http.StatusOK {
+		c.Token, c.User = pair.AccessToken, pair.User
+	}
+	return r
 }
 
 // Response is a decoded answer.
