@@ -3,6 +3,7 @@ package audio_test
 import (
 	"errors"
 	"math"
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -203,5 +204,27 @@ func TestNullBackend(t *testing.T) {
 	sp.Close()
 	if st := buf.Stats(); st.Played == 0 {
 		t.Fatalf("null speaker played nothing: %+v", st)
+	}
+}
+
+// On a machine without sound hardware or a sound server the platform's
+// backends find no microphone: ALSA's null device does not count.
+func TestNoSoundHardwareMeansNoMicrophone(t *testing.T) {
+	if _, err := os.Stat("/proc/asound/cards"); err == nil {
+		t.Skip("this machine has ALSA sound cards")
+	}
+	t.Setenv("PULSE_SERVER", "unix:"+t.TempDir()+"/none")
+	sys, err := audio.Open(audio.Options{})
+	if err != nil {
+		return // no sound system at all: as missing as it gets
+	}
+	defer sys.Close()
+	m, err := sys.OpenMicrophone(960, func([]int16) {})
+	if err == nil {
+		defer m.Close()
+		t.Fatalf("a microphone %q on a machine without sound hardware", m.Device.Name)
+	}
+	if !errors.Is(err, audio.ErrNoDevice) {
+		t.Fatalf("err %v, want ErrNoDevice", err)
 	}
 }
