@@ -134,9 +134,9 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 			return err
 		}
 		v.SetMuted(r.muted.Load())
-		s.mu.Lock() // what the student is told follows what the sender does
+		s.mu.Lock() // what the student is told follows their own choice
 		s.media.Microphone = DeviceOn
-		if v.Muted() {
+		if r.muted.Load() {
 			s.media.Microphone = DeviceMuted
 		}
 		s.mu.Unlock()
@@ -357,8 +357,8 @@ func (s *session) setMuted(m bool) {
 	if v == nil {
 		return // no microphone: nothing to mute
 	}
-	v.SetMuted(m)
 	s.mu.Lock()
+	v.SetMuted(m || s.media.ProfessorMuted)
 	s.media.Microphone = DeviceOn
 	if m {
 		s.media.Microphone = DeviceMuted
@@ -563,6 +563,12 @@ func (s *session) sessionMessage(b []byte) {
 		}
 		if m.Microphone != "" {
 			s.media.ProfessorMuted = m.Microphone != wire.MediaOn
+			// The student's microphone is sent only while the professor's
+			// is on: a professor who only looks hears nothing of the room,
+			// and one who turns their microphone on has asked to talk.
+			if v := s.voice.Load(); v != nil {
+				v.SetMuted(s.r.muted.Load() || s.media.ProfessorMuted)
+			}
 		}
 		s.publishLocked()
 		s.mu.Unlock()
@@ -674,7 +680,7 @@ func (s *session) logMedia() {
 	if v := s.voice.Load(); v != nil {
 		st := v.Stats()
 		attrs = append(attrs, "voice_sent_frames", st.Frames, "voice_sent_bytes", st.Bytes,
-			"mic_dropped_ms", s.mic.Dropped()*1000/audio.Rate)
+			"mic_dropped_ms", min(s.mic.Dropped()*1000/audio.Rate, time.Since(s.started).Milliseconds()))
 	}
 	if heard != nil {
 		st := heard.Stats()
