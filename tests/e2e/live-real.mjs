@@ -28,10 +28,17 @@ try {
   });
   step(`video decodes: ${video.w}x${video.h}, ${video.frames} frames, first frames after ${Date.now() - clicked} ms`);
   check(video.w >= 640 && video.h >= 360, 'a real screen size');
-  // The quality line reports the incoming video.
-  await page.waitForFunction(() => /\d+ fps/.test(document.getElementById('live-stats').textContent), null, { timeout: 10000 })
+  // The quality line reports the incoming video: its size, fps, rate.
+  await page.waitForFunction(() => /\d+×\d+ · \d+ fps/.test(document.getElementById('live-stats').textContent), null, { timeout: 10000 })
     .catch(async () => { throw new Error('no video stats: ' + await page.textContent('#live-stats')); });
   step('quality: ' + await page.textContent('#live-stats'));
+  // The professor's microphone starts muted, and the student's is not sent
+  // until the professor turns theirs on (asks to talk).
+  check((await page.getAttribute('#live-mute', 'aria-pressed')) === 'true', 'the professor starts muted');
+  await page.waitForTimeout(2500); // two stats samples
+  const quiet = await page.evaluate(() => document.getElementById('live-voice').value);
+  check(quiet < 0.01, `the student's voice is not sent before the professor talks (level ${quiet})`);
+  await page.click('#live-mute');
   // The student's microphone reaches the page (a 440 Hz tone in the test's
   // sound server), and nothing says it is missing.
   await page.waitForFunction(() => document.getElementById('live-voice').value > 0.05, null, { timeout: 20000 })

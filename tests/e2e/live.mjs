@@ -25,16 +25,35 @@ try {
   check(!(await page.isDisabled('#live-screen')), 'screen picker enabled for two screens');
   check((await page.textContent('#live-screen')).includes('HDMI-1'), 'screen names shown');
   await page.waitForFunction(() => document.getElementById('live-status').textContent === 'Connected.', null, { timeout: 30000 });
-  check(await page.isVisible('#live-camera'), 'own camera preview shown');
-  check(!(await page.isDisabled('#live-mute')), 'mute available with a microphone');
+  check(!(await page.isDisabled('#live-mute')), 'microphone button available with a microphone');
+  check((await page.getAttribute('#live-mute', 'aria-pressed')) === 'true', 'the microphone starts muted');
+  check(await page.isHidden('#live-camera'), 'the camera starts off (no preview)');
 
-  step('mute and camera off');
+  step('the stage fits the window at 1440x900, and full screen keeps a control bar');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.waitForTimeout(300);
+  const stage = await page.locator('#stage').boundingBox();
+  check(stage.y + stage.height <= 900, `stage bottom ${stage.y + stage.height} within the 900 px window`);
+  await page.click('#live-fullscreen');
+  await page.waitForFunction(() => document.fullscreenElement && document.fullscreenElement.id === 'stage', null, { timeout: 5000 });
+  check(await page.isVisible('#stage #live-toolbar #live-control'), 'control button on the full-screen bar');
+  check(await page.isVisible('#stage #live-toolbar #live-end'), 'end button on the full-screen bar');
+  check((await page.textContent('#live-fullscreen')).includes('Exit'), 'the bar offers Exit full screen');
+  await page.click('#live-fullscreen');
+  await page.waitForFunction(() => !document.fullscreenElement, null, { timeout: 5000 });
+  check(!(await page.isVisible('#stage #live-toolbar')), 'the toolbar is back above the stage');
+  check(await page.isVisible('.title-row #live-end'), 'End session back in the title row');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  step('unmute and camera on, then off again');
   await page.click('#live-mute');
-  check((await page.getAttribute('#live-mute', 'aria-pressed')) === 'true', 'muted');
+  check((await page.getAttribute('#live-mute', 'aria-pressed')) === 'false', 'unmuted');
+  await page.click('#live-camera-toggle');
+  check(await page.isVisible('#live-camera'), 'camera preview shown when on');
   await page.click('#live-mute');
+  check((await page.getAttribute('#live-mute', 'aria-pressed')) === 'true', 'muted again');
   await page.click('#live-camera-toggle');
   check(await page.isHidden('#live-camera'), 'camera preview hidden when off');
-  await page.click('#live-camera-toggle');
 
   step('pick the second screen');
   await page.selectOption('#live-screen', '1');

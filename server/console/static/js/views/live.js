@@ -64,14 +64,42 @@ class LiveSession {
     this.placeholder = h('p', { class: 'stage-msg', id: 'live-placeholder' }, t('live.waiting'));
     this.video.addEventListener('playing', () => { this.placeholder.hidden = true; });
     this.stage = h('div', { class: 'stage', id: 'stage' }, this.video, this.placeholder, this.camera);
-    this.muteBtn = h('button', { type: 'button', class: 'secondary', id: 'live-mute', 'aria-pressed': 'false', disabled: true,
-      onclick: () => this.toggleTrack('audio') }, t('live.mute'));
-    this.camBtn = h('button', { type: 'button', class: 'secondary', id: 'live-camera-toggle', 'aria-pressed': 'false', disabled: true,
-      onclick: () => this.toggleTrack('video') }, t('live.camoff'));
+    // The stage takes the rest of the window, so the bottom of the
+    // student's screen (a taskbar, an error line) is never below the fold.
+    this.fit = () => {
+      if (document.fullscreenElement === this.stage) { this.stage.style.height = ''; return; }
+      const top = this.stage.getBoundingClientRect().top + window.scrollY;
+      this.stage.style.height = Math.max(240, window.innerHeight - top - 16) + 'px';
+    };
+    window.addEventListener('resize', this.fit);
+    requestAnimationFrame(this.fit);
+    // In full screen the toolbar (and End session) moves onto the stage as
+    // a small bar, and comes back after.
+    this.onFullscreen = () => {
+      const full = document.fullscreenElement === this.stage;
+      if (full && this.toolbar.parentNode !== this.stage) {
+        this.toolbarHome = this.toolbar.nextSibling;
+        this.toolbar.append(this.endBtn);
+        this.stage.append(this.toolbar);
+      } else if (!full && this.toolbar.parentNode === this.stage) {
+        this.titleRow.append(this.endBtn);
+        this.toolbarParent.insertBefore(this.toolbar, this.toolbarHome);
+      }
+      this.toolbar.classList.toggle('fs-bar', full);
+      this.fullBtn.textContent = this.t(full ? 'live.fullscreen.exit' : 'live.fullscreen');
+      this.fit();
+    };
+    document.addEventListener('fullscreenchange', this.onFullscreen);
+    // The professor's microphone and camera start off: opening a screen
+    // to look at it must not put their face and voice on the student's PC.
+    this.muteBtn = h('button', { type: 'button', class: 'secondary', id: 'live-mute', 'aria-pressed': 'true', disabled: true,
+      onclick: () => this.toggleTrack('audio') }, t('live.unmute'));
+    this.camBtn = h('button', { type: 'button', class: 'secondary', id: 'live-camera-toggle', 'aria-pressed': 'true', disabled: true,
+      onclick: () => this.toggleTrack('video') }, t('live.camon'));
     this.controlBtn = h('button', { type: 'button', id: 'live-control', 'aria-pressed': 'false', disabled: true,
       onclick: () => (this.controlling ? this.stopControl() : this.startControl()) }, t('live.control'));
     this.fullBtn = h('button', { type: 'button', class: 'secondary', id: 'live-fullscreen',
-      onclick: () => this.fullscreen() }, t('live.fullscreen'));
+      onclick: () => (document.fullscreenElement ? document.exitFullscreen() : this.fullscreen()) }, t('live.fullscreen'));
     this.screenSel = h('select', { id: 'live-screen', disabled: true, onchange: () => this.selectScreen() });
     this.statsEl = h('output', { id: 'live-stats', 'aria-live': 'off' }, t('live.stats.none'));
     // The student's voice level (from the received audio's energy), so a
@@ -81,21 +109,23 @@ class LiveSession {
     this.mediaNote = h('p', { id: 'live-media-note', class: 'warn', hidden: true });
     // What of the student's sound works (their agent's media message).
     this.studentMedia = h('p', { id: 'live-student-media', class: 'note', role: 'status', hidden: true });
-    const endBtn = h('button', { type: 'button', class: 'danger', id: 'live-end', onclick: () => this.end() }, t('live.end'));
+    this.endBtn = h('button', { type: 'button', class: 'danger', id: 'live-end', onclick: () => this.end() }, t('live.end'));
     this.bindInput();
-    return h('section', { class: 'live' },
+    this.titleRow = h('div', { class: 'title-row' }, h('h1', {}, t('live.title', { name: this.name })), h('span', { class: 'spacer' }), this.endBtn);
+    this.toolbar = h('div', { class: 'toolbar', id: 'live-toolbar', role: 'toolbar', 'aria-label': t('live.title', { name: this.name }) },
+      this.controlBtn, this.muteBtn, this.camBtn, this.fullBtn,
+      h('label', { for: 'live-screen' }, t('live.screen')), this.screenSel,
+      h('span', { class: 'spacer' }),
+      h('label', { for: 'live-voice', class: 'voice' }, t('live.voice', { name: this.name }), this.voiceMeter),
+      h('span', { class: 'quality' }, h('span', { class: 'visually-hidden' }, t('live.quality')), this.statsEl));
+    const section = h('section', { class: 'live' },
       h('p', { class: 'crumbs' }, h('a', { href: '#/lectures' }, t('nav.lectures')), ' / ',
         h('a', { href: `#/lectures/${this.lectureId}` }, lecture.title), ' / ',
         h('a', { href: `#/lectures/${this.lectureId}/monitor` }, t('lecture.monitor'))),
-      h('div', { class: 'title-row' }, h('h1', {}, t('live.title', { name: this.name })), h('span', { class: 'spacer' }), endBtn),
-      this.statusEl, this.errorEl,
-      h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('live.title', { name: this.name }) },
-        this.controlBtn, this.muteBtn, this.camBtn, this.fullBtn,
-        h('label', { for: 'live-screen' }, t('live.screen')), this.screenSel,
-        h('span', { class: 'spacer' }),
-        h('label', { for: 'live-voice', class: 'voice' }, t('live.voice', { name: this.name }), this.voiceMeter),
-        h('span', { class: 'quality' }, h('span', { class: 'visually-hidden' }, t('live.quality')), this.statsEl)),
+      this.titleRow, this.statusEl, this.errorEl, this.toolbar,
       this.controlNote, this.mediaNote, this.studentMedia, this.stage, this.audio);
+    this.toolbarParent = section;
+    return section;
   }
 
   status(key) { this.statusEl.textContent = this.t(key); }
@@ -200,11 +230,31 @@ class LiveSession {
     if (!this.local) return;
     const cam = this.local.getVideoTracks()[0];
     if (cam) {
+      cam.enabled = false;
       this.camera.srcObject = new MediaStream([cam]);
-      this.camera.hidden = false;
+      this.camera.hidden = true;
       this.camBtn.disabled = false;
     }
-    if (this.local.getAudioTracks()[0]) this.muteBtn.disabled = false;
+    const mic = this.local.getAudioTracks()[0];
+    if (mic) {
+      mic.enabled = false;
+      this.muteBtn.disabled = false;
+    }
+    this.setTrackButtons();
+  }
+
+  // setTrackButtons shows the microphone's and camera's state on their
+  // buttons (aria-pressed: muted / camera off).
+  setTrackButtons() {
+    const mic = this.local && this.local.getAudioTracks()[0];
+    const cam = this.local && this.local.getVideoTracks()[0];
+    const micOn = !!(mic && mic.enabled);
+    const camOn = !!(cam && cam.enabled);
+    this.muteBtn.setAttribute('aria-pressed', String(!micOn));
+    this.muteBtn.textContent = this.t(micOn ? 'live.mute' : 'live.unmute');
+    this.camBtn.setAttribute('aria-pressed', String(!camOn));
+    this.camBtn.textContent = this.t(camOn ? 'live.camoff' : 'live.camon');
+    this.camera.hidden = !camOn;
   }
 
   async connect(iceServers) {
@@ -305,13 +355,7 @@ class LiveSession {
     const track = kind === 'audio' ? this.local.getAudioTracks()[0] : this.local.getVideoTracks()[0];
     if (!track) return;
     track.enabled = !track.enabled;
-    const btn = kind === 'audio' ? this.muteBtn : this.camBtn;
-    btn.setAttribute('aria-pressed', String(!track.enabled));
-    if (kind === 'audio') btn.textContent = this.t(track.enabled ? 'live.mute' : 'live.unmute');
-    else {
-      btn.textContent = this.t(track.enabled ? 'live.camoff' : 'live.camon');
-      this.camera.hidden = !track.enabled;
-    }
+    this.setTrackButtons();
     this.sendMedia();
   }
 
@@ -465,6 +509,7 @@ class LiveSession {
     const fps = inbound.framesPerSecond ?? (inbound.framesDecoded - prev.frames) / dt;
     const kbps = ((inbound.bytesReceived - prev.bytes) * 8) / dt / 1000;
     this.statsEl.textContent = this.t('live.stats', {
+      size: inbound.frameWidth ? `${inbound.frameWidth}×${inbound.frameHeight}` : '–',
       fps: Math.round(fps || 0), kbps: Math.round(kbps), rtt: rtt === null ? '–' : Math.round(rtt * 1000),
     });
   }
@@ -478,6 +523,7 @@ class LiveSession {
 
   teardown() {
     if (this.controlling) this.stopControl();
+    if (document.fullscreenElement === this.stage) document.exitFullscreen().catch(() => {});
     clearInterval(this.statsTimer);
     clearInterval(this.pingTimer);
     this.statsTimer = 0;
@@ -507,6 +553,8 @@ class LiveSession {
     this.closed = true;
     window.removeEventListener('blur', this.onBlur);
     document.removeEventListener('visibilitychange', this.onVisibility);
+    window.removeEventListener('resize', this.fit);
+    document.removeEventListener('fullscreenchange', this.onFullscreen);
   }
 }
 
