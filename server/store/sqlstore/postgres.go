@@ -32,6 +32,11 @@ func OpenPostgres(ctx context.Context, url string, logger *slog.Logger) (*Store,
 	db := stdlib.OpenDB(*cfg.ConnConfig)
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
+	// As pgxpool did (pool_max_conn_lifetime, pool_max_conn_idle_time; 1 h
+	// and 30 min by default): connections are renewed now and then, so a
+	// failed-over or rebalanced server is picked up.
+	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	if err := migrate(ctx, db, postgresDialect); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrating postgres: %w", err)

@@ -188,3 +188,19 @@ func TestAuditRetentionUsesIndex(t *testing.T) {
 		})
 	}
 }
+
+// The URL's pool settings (pgxpool's, which earlier versions used) still
+// size the pool and are not sent to the server as run-time parameters.
+func TestPostgresPoolSize(t *testing.T) {
+	pg := backends[1]
+	url := pg.fresh(t)
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{{url, 16}, {url + "&pool_max_conns=3", 3}} {
+		s := pg.mustOpen(t, tc.url)
+		if got := sqlstore.DB(s).Stats().MaxOpenConnections; got != tc.want {
+			t.Errorf("%s: pool of %d, want %d", tc.url, got, tc.want)
+		}
+	}
+}
