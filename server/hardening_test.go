@@ -481,3 +481,55 @@ func TestConnectionCaps(t *testing.T) {
 		t.Fatalf("third stream of one professor: %d", r.StatusCode)
 	}
 }
+
+// TestJoinCodesAndRequestsAreLimited is the review's F11: 600 guessed codes
+// in 0.7 s were never refused, a rejected student asked again at once, and
+// 50 join+cancel cycles filled the professor's queue.
+func TestJoinCodesAndRequestsAreLimited(t *testing.T) {
+	in := servertest.Start(t)
+	prof := in.Register(t, wire.RoleProfessor, "Prof Codes")
+	var l wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Codes"}, &l)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
+
+	guesser := in.Register(t, wire.RoleStudent, "Guesser")
+	limited := 0
+	for i := range 60 {
+		code := fmt.Sprintf("ZZ%04d", i)
+		code = strings.NewReplacer("0", "A", "1", "B", "4", "C", "6", "D", "8", "E").Replace(code)
+		r := guesser.Do("POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: code}, nil)
+		switch r.Status {
+		case 404:
+		case 429:
+			limited++
+		default:
+			t.Fatalf("guess %s: %d %s", code, r.Status, r.Body)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("60 wrong join codes were never slowed down")
+	}
+
+	stu := in.Register(t, wire.RoleStudent, "Rejected Student")
+	var e wire.Enrollment
+	stu.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/reject", e.ID), nil, nil)
+	r := stu.Do("POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, nil)
+	r.Code(t, 429, wire.CodeRateLimited)
+	if !strings.Contains(r.Problem.Detail, "declined") {
+		t.Fatalf("cooldown detail: %s", r.Problem.Detail)
+	}
+
+	spammer := in.Register(t, wire.RoleStudent, "Spammer")
+	created := 0
+	for range 50 {
+		if spammer.Do("POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e).Status != 201 {
+			break
+		}
+		created++
+		spammer.Must(200, "DELETE", fmt.Sprintf("/api/v1/enrollments/%d", e.ID), nil, nil)
+	}
+	if created == 0 || created >= 50 {
+		t.Fatalf("join+cancel cycles: %d requests filed", created)
+	}
+}

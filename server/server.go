@@ -199,7 +199,9 @@ func (r *routeRecorder) Handle(pattern string, h http.Handler) {
 func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	mux := &routeRecorder{ServeMux: http.NewServeMux()}
 	s.mux = mux
-	api.New(s.store, s.auth, nil, s.logger).Register(mux)
+	core := api.New(s.store, s.auth, s.limits, nil, s.logger)
+	core.RejectCooldown = s.cfg.JoinCooldown
+	core.Register(mux)
 
 	loc, err := time.LoadLocation(s.cfg.TimeZone)
 	if err != nil {

@@ -46,6 +46,9 @@ type Config struct {
 	// monitoring event streams, per account and per client address.
 	MaxSocketsPerUser, MaxSocketsPerAddress int
 	MaxStreamsPerUser, MaxStreamsPerAddress int
+	// JoinCooldown is how long a rejected student waits before asking to
+	// join the same lecture again.
+	JoinCooldown time.Duration
 	// MetricsToken, when set, is the bearer token /metrics asks for; without
 	// it /metrics answers loopback clients only.
 	MetricsToken string
@@ -106,6 +109,7 @@ func Load(args []string) (Config, error) {
 	fs.Int("max-sockets-per-address", 500, "signaling websockets one client address may hold open on a replica")
 	fs.Int("max-streams-per-user", 8, "monitoring event streams one account may hold open on a replica")
 	fs.Int("max-streams-per-address", 200, "monitoring event streams one client address may hold open on a replica")
+	fs.Duration("join-cooldown", 10*time.Minute, "how long a rejected student waits before asking to join the same lecture again (0: no wait)")
 	fs.StringSlice("trusted-proxies", nil, "load balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits")
 	fs.String("metrics-token", "", "bearer token for /metrics (without it /metrics answers loopback clients only)")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
@@ -150,7 +154,7 @@ func Load(args []string) (Config, error) {
 		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
 		MaxSocketsPerUser: v.GetInt("max-sockets-per-user"), MaxSocketsPerAddress: v.GetInt("max-sockets-per-address"),
 		MaxStreamsPerUser: v.GetInt("max-streams-per-user"), MaxStreamsPerAddress: v.GetInt("max-streams-per-address"),
-		MetricsToken: v.GetString("metrics-token"), TrustedProxies: stringList(v, "trusted-proxies"),
+		JoinCooldown: v.GetDuration("join-cooldown"), MetricsToken: v.GetString("metrics-token"), TrustedProxies: stringList(v, "trusted-proxies"),
 		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
@@ -273,6 +277,9 @@ func (c Config) Validate() error {
 		if m.n < 1 || m.n > 100_000 {
 			errs = append(errs, fmt.Errorf("--%s %d: must be between 1 and 100000", m.name, m.n))
 		}
+	}
+	if c.JoinCooldown < 0 || c.JoinCooldown > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--join-cooldown %s: must be between 0 and 168h", c.JoinCooldown))
 	}
 	if _, err := c.ProxyPrefixes(); err != nil {
 		errs = append(errs, err)
