@@ -29,9 +29,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/servertest"
+	"github.com/didacto/didacto/server/signal"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -376,5 +379,157 @@ func ticketOnce(t *testing.T, in *servertest.Instance) {
 		if _, resp, err := dialWS(t, ctx, u, nil); err == nil || resp == nil || resp.StatusCode != 401 {
 			t.Fatalf("a used ticket: err %v resp %v", err, resp)
 		}
+	}
+}
+
+// TestSlowBodiesAreCut is the review's F5: a body trickled a byte at a time
+// held its connection for as long as the client liked.
+func TestSlowBodiesAreCut(t *testing.T) {
+	in := servertest.Start(t, shortTimeouts)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(in.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"e")
+	// The server must give up on its own; this deadline only keeps a
+	// broken server from hanging the test.
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a trickled body still holds its connection")
+	}
+}
+
+// TestConnectionCaps is the review's F5: one student held 3000 websockets
+// and one professor 1500 event streams.
+func TestConnectionCaps(t *testing.T) {
+	in := servertest.Start(t, func(c *config.Config) {
+		c.MaxSocketsPerUser, c.MaxSocketsPerAddress = 3, 4
+		c.MaxStreamsPerUser, c.MaxStreamsPerAddress = 2, 3
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := in.ActiveClass(t, "Prof Caps", "Student Caps", "Caps")
+	other := in.Register(t, wire.RoleStudent, "Other Caps")
+	wsURL := "ws" + strings.TrimPrefix(in.URL, "http") + "/api/v1/signal"
+	dial := func(c *servertest.Client) *wsConn {
+		ws, _, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + c.Token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	refused := func(ws *wsConn, who string) {
+		t.Helper()
+		m := ws.recv(ctx)
+		if m.Type != wire.SignalError || m.Code != wire.CodeRateLimited || !strings.Contains(m.Message, who) {
+			t.Fatalf("over the cap: %+v", m)
+		}
+		_, _, err := ws.c.Read(ctx)
+		if websocket.CloseStatus(err) != signal.CloseTooManySockets {
+			t.Fatalf("over the cap: closed with %v", err)
+		}
+	}
+	var mine []*wsConn
+	for range 3 {
+		mine = append(mine, dial(cl.Student))
+	}
+	for _, ws := range mine { // all three work
+		ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+		if m := ws.recv(ctx); m.Type != wire.SignalPong {
+			t.Fatalf("under the cap: %+v", m)
+		}
+	}
+	refused(dial(cl.Student), "this account")
+	o := dial(other) // the fourth socket of the address
+	o.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+	if m := o.recv(ctx); m.Type != wire.SignalPong {
+		t.Fatalf("another account under the address cap: %+v", m)
+	}
+	refused(dial(other), "your address")
+	mine[0].c.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(20 * time.Second)
+	for { // the freed slot is taken again once the server has seen the close
+		ws := dial(other)
+		ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+		if m := ws.recv(ctx); m.Type == wire.SignalPong {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed socket's slot was never freed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	stream := func() *http.Response {
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/lectures/%d/monitor/stream", in.URL, cl.Lecture.ID), nil)
+		req.Header.Set("Authorization", "Bearer "+cl.Prof.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	for range 2 {
+		if r := stream(); r.StatusCode != 200 {
+			t.Fatalf("stream under the cap: %d", r.StatusCode)
+		}
+	}
+	if r := stream(); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("third stream of one professor: %d", r.StatusCode)
+	}
+}
+
+// TestJoinCodesAndRequestsAreLimited is the review's F11: 600 guessed codes
+// in 0.7 s were never refused, a rejected student asked again at once, and
+// 50 join+cancel cycles filled the professor's queue.
+func TestJoinCodesAndRequestsAreLimited(t *testing.T) {
+	in := servertest.Start(t)
+	prof := in.Register(t, wire.RoleProfessor, "Prof Codes")
+	var l wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Codes"}, &l)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", l.ID), nil, nil)
+
+	guesser := in.Register(t, wire.RoleStudent, "Guesser")
+	limited := 0
+	for i := range 60 {
+		code := fmt.Sprintf("ZZ%04d", i)
+		code = strings.NewReplacer("0", "A", "1", "B", "4", "C", "6", "D", "8", "E").Replace(code)
+		r := guesser.Do("POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: code}, nil)
+		switch r.Status {
+		case 404:
+		case 429:
+			limited++
+		default:
+			t.Fatalf("guess %s: %d %s", code, r.Status, r.Body)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("60 wrong join codes were never slowed down")
+	}
+
+	stu := in.Register(t, wire.RoleStudent, "Rejected Student")
+	var e wire.Enrollment
+	stu.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/reject", e.ID), nil, nil)
+	r := stu.Do("POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, nil)
+	r.Code(t, 429, wire.CodeRateLimited)
+	if !strings.Contains(r.Problem.Detail, "declined") {
+		t.Fatalf("cooldown detail: %s", r.Problem.Detail)
+	}
+
+	spammer := in.Register(t, wire.RoleStudent, "Spammer")
+	created := 0
+	for range 50 {
+		if spammer.Do("POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &e).Status != 201 {
+			break
+		}
+		created++
+		spammer.Must(200, "DELETE", fmt.Sprintf("/api/v1/enrollments/%d", e.ID), nil, nil)
+	}
+	if created == 0 || created >= 50 {
+		t.Fatalf("join+cancel cycles: %d requests filed", created)
 	}
 }

@@ -71,7 +71,8 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 		lock = signal.NewRedisLock(s.redis, "didacto:")
 		bus = signal.NewRedisBus(s.redis, "didacto:", s.logger)
 	}
-	cfg := signal.Config{Replica: s.cfg.Replica, LockTTL: s.cfg.RoomTTL}
+	cfg := signal.Config{Replica: s.cfg.Replica, LockTTL: s.cfg.RoomTTL,
+		MaxPerUser: s.cfg.MaxSocketsPerUser, MaxPerAddress: s.cfg.MaxSocketsPerAddress}
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
 			cfg.OriginPatterns = []string{u.Host}
@@ -192,7 +193,9 @@ func (r *routeRecorder) Handle(pattern string, h http.Handler) {
 func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	mux := &routeRecorder{ServeMux: http.NewServeMux()}
 	s.mux = mux
-	api.New(s.store, s.auth, nil, s.logger).Register(mux)
+	core := api.New(s.store, s.auth, s.limits, nil, s.logger)
+	core.RejectCooldown = s.cfg.JoinCooldown
+	core.Register(mux)
 
 	loc, err := time.LoadLocation(s.cfg.TimeZone)
 	if err != nil {
@@ -200,6 +203,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	}
 	mcfg := monitor.DefaultConfig()
 	mcfg.FrameTTL, mcfg.Location = s.cfg.FrameTTL, loc
+	mcfg.MaxStreamsPerUser, mcfg.MaxStreamsPerAddress = s.cfg.MaxStreamsPerUser, s.cfg.MaxStreamsPerAddress
 	var notify monitor.Notifier
 	if s.redis != nil {
 		s.frames = monitor.NewRedisFrames(s.redis, "didacto:", mcfg.FrameTTL)

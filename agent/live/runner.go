@@ -274,8 +274,11 @@ func (r *Runner) connect(ctx context.Context) error {
 	for {
 		_, b, err := c.Read(ctx)
 		if err != nil {
-			if websocket.CloseStatus(err) == 4001 {
+			switch websocket.CloseStatus(err) {
+			case 4001:
 				return fmt.Errorf("%w: taken over by another agent", errRetryLater)
+			case 4029: // over the server's socket cap for this account or address
+				return fmt.Errorf("%w: the server refused another socket", errRetryLater)
 			}
 			return fmt.Errorf("reading signaling: %w", err)
 		}

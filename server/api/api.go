@@ -16,6 +16,7 @@ import (
 
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/plan"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
@@ -28,16 +29,23 @@ const MaxTitleLen = 200
 type API struct {
 	store  store.Store
 	auth   *auth.Service
-	now    func() time.Time
-	logger *slog.Logger
+	limits limit.Store // join-code and join-request throttles
+	// RejectCooldown is how long a rejected student waits before asking to
+	// join the same lecture again (0: no wait).
+	RejectCooldown time.Duration
+	now            func() time.Time
+	logger         *slog.Logger
 }
 
-// New returns the core API.
-func New(st store.Store, a *auth.Service, now func() time.Time, logger *slog.Logger) *API {
+// New returns the core API; limits keeps its throttles (in memory when nil).
+func New(st store.Store, a *auth.Service, limits limit.Store, now func() time.Time, logger *slog.Logger) *API {
 	if now == nil {
 		now = time.Now
 	}
-	return &API{store: st, auth: a, now: now, logger: logger}
+	if limits == nil {
+		limits = limit.NewMemory(now)
+	}
+	return &API{store: st, auth: a, limits: limits, now: now, logger: logger, RejectCooldown: 10 * time.Minute}
 }
 
 // Register mounts the routes on mux.

@@ -1,11 +1,16 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
@@ -26,14 +31,30 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, id auth.Identity) err
 	if len(code) != CodeLen {
 		return httpx.Invalid(wire.FieldError{Field: "code", Message: "must be the 6-character code shown by the professor"})
 	}
-	l, err := a.store.LectureByCode(r.Context(), code)
+	ctx := r.Context()
+	userKey := "join:user:" + strconv.FormatInt(id.UserID, 10)
+	addrKey := "join:addr:" + httpx.AddrKey(httpx.ClientAddr(r))
+	if err := a.codeWait(ctx, userKey, addrKey); err != nil {
+		return err
+	}
+	l, err := a.store.LectureByCode(ctx, code)
 	if errors.Is(err, store.ErrNotFound) {
+		now := a.now()
+		if _, err := a.limits.Fail(ctx, userKey, now, userCodeBackoff.Keep); err != nil {
+			return fmt.Errorf("join throttle: %w", err)
+		}
+		if _, err := a.limits.Fail(ctx, addrKey, now, addrCodeBackoff.Keep); err != nil {
+			return fmt.Errorf("join throttle: %w", err)
+		}
 		return httpx.Errorf(http.StatusNotFound, wire.CodeNotFound, "no lecture has the code %s", code)
 	}
 	if err != nil {
 		return err
 	}
-	e, err := a.store.RequestJoin(r.Context(), l.ID, id.UserID)
+	if err := a.requestAllowed(ctx, l, id.UserID); err != nil {
+		return err
+	}
+	e, err := a.store.RequestJoin(ctx, l.ID, id.UserID)
 	switch {
 	case errors.Is(err, store.ErrAlreadyWaiting):
 		return httpx.Errorf(http.StatusConflict, wire.CodeAlreadyWaiting, "your request to join %q is already waiting for the professor", l.Title)
@@ -44,7 +65,104 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, id auth.Identity) err
 	case err != nil:
 		return err
 	}
+	if err := a.spendRequest(ctx, l.ID, id.UserID); err != nil {
+		return err
+	}
 	httpx.WriteJSON(w, http.StatusCreated, EnrollmentView(e))
+	return nil
+}
+
+// Join-code guessing is slowed per student and per client address: after
+// a few wrong codes each further one waits longer (a class typing codes
+// behind one NAT gets a larger allowance).
+var (
+	userCodeBackoff = limit.Backoff{Free: 10, Base: time.Second, Max: 5 * time.Minute, Keep: 30 * time.Minute}
+	addrCodeBackoff = limit.Backoff{Free: 50, Base: time.Second, Max: time.Minute, Keep: 15 * time.Minute}
+)
+
+// Join requests are bounded so a student cannot fill a professor's queue:
+// a rejected request can be repeated after RejectCooldown, and a student
+// files at most requestsPerHour requests (requestsPerLecture to one lecture)
+// until an hour has passed since the latest.
+const (
+	requestsPerHour    = 30
+	requestsPerLecture = 5
+)
+
+func (a *API) codeWait(ctx context.Context, keys ...string) error {
+	now := a.now()
+	for i, k := range keys {
+		b := userCodeBackoff
+		if i > 0 {
+			b = addrCodeBackoff
+		}
+		f, err := a.limits.Failures(ctx, k)
+		if err != nil {
+			return fmt.Errorf("join throttle: %w", err)
+		}
+		if w := b.Wait(f, now); w > 0 {
+			e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "too many wrong join codes; try again in %d seconds", int(w.Seconds())+1)
+			e.RetryAfter = w
+			return e
+		}
+	}
+	return nil
+}
+
+// requestAllowed applies the rejection cooldown and the request budget.
+func (a *API) requestAllowed(ctx context.Context, l store.Lecture, studentID int64) error {
+	var rejected []store.Enrollment
+	if a.RejectCooldown > 0 {
+		var err error
+		rejected, _, err = a.store.EnrollmentsByStudent(ctx, studentID, wire.EnrollmentRejected, store.PageRequest{Page: 1, Size: wire.MaxPageSize})
+		if err != nil {
+			return fmt.Errorf("checking earlier requests: %w", err)
+		}
+	}
+	for _, e := range rejected { // newest first (none when there is no cooldown)
+		if e.LectureID != l.ID {
+			continue
+		}
+		if wait := e.UpdatedAt.Add(a.RejectCooldown).Sub(a.now()); wait > 0 {
+			he := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited,
+				"the professor declined your request to join %q; you can ask again in %s", l.Title, wait.Round(time.Second))
+			he.RetryAfter = wait
+			return he
+		}
+		break
+	}
+	for _, b := range requestBudgets(l.ID, studentID) {
+		f, err := a.limits.Failures(ctx, b.key)
+		if err != nil {
+			return fmt.Errorf("join request budget: %w", err)
+		}
+		if f.N >= b.max {
+			he := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "too many join requests; try again in an hour")
+			he.RetryAfter = time.Hour
+			return he
+		}
+	}
+	return nil
+}
+
+type budget struct {
+	key string
+	max int64
+}
+
+// requestBudgets are the counters a filed request spends; each is
+// forgotten an hour after its latest request.
+func requestBudgets(lectureID, studentID int64) []budget {
+	sid := strconv.FormatInt(studentID, 10)
+	return []budget{{"joinreq:" + sid, requestsPerHour}, {"joinreq:" + sid + ":" + strconv.FormatInt(lectureID, 10), requestsPerLecture}}
+}
+
+func (a *API) spendRequest(ctx context.Context, lectureID, studentID int64) error {
+	for _, b := range requestBudgets(lectureID, studentID) {
+		if _, err := a.limits.Fail(ctx, b.key, a.now(), time.Hour); err != nil {
+			return fmt.Errorf("join request budget: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -42,6 +42,13 @@ type Config struct {
 	// ReadTimeout and its answer leave within WriteTimeout (streams extend
 	// theirs); an idle keep-alive connection closes after IdleTimeout.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Caps on long-lived connections per replica: signaling websockets and
+	// monitoring event streams, per account and per client address.
+	MaxSocketsPerUser, MaxSocketsPerAddress int
+	MaxStreamsPerUser, MaxStreamsPerAddress int
+	// JoinCooldown is how long a rejected student waits before asking to
+	// join the same lecture again.
+	JoinCooldown time.Duration
 	// MetricsToken, when set, is the bearer token /metrics asks for; without
 	// it /metrics answers loopback clients only.
 	MetricsToken string
@@ -98,6 +105,11 @@ func Load(args []string) (Config, error) {
 	fs.Duration("read-timeout", 30*time.Second, "time for a request's headers and body to arrive")
 	fs.Duration("write-timeout", 30*time.Second, "time for an answer to be written (event streams and websockets are exempt)")
 	fs.Duration("idle-timeout", 60*time.Second, "how long an idle keep-alive connection stays open")
+	fs.Int("max-sockets-per-user", 16, "signaling websockets one account may hold open on a replica")
+	fs.Int("max-sockets-per-address", 500, "signaling websockets one client address may hold open on a replica")
+	fs.Int("max-streams-per-user", 8, "monitoring event streams one account may hold open on a replica")
+	fs.Int("max-streams-per-address", 200, "monitoring event streams one client address may hold open on a replica")
+	fs.Duration("join-cooldown", 10*time.Minute, "how long a rejected student waits before asking to join the same lecture again (0: no wait)")
 	fs.StringSlice("trusted-proxies", nil, "load balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits")
 	fs.String("metrics-token", "", "bearer token for /metrics (without it /metrics answers loopback clients only)")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
@@ -140,7 +152,9 @@ func Load(args []string) (Config, error) {
 		TimeZone: v.GetString("time-zone"), ICEServers: stringList(v, "ice-servers"), FrameTTL: v.GetDuration("frame-ttl"), RoomTTL: v.GetDuration("room-ttl"),
 		ReadTimeout: v.GetDuration("read-timeout"), WriteTimeout: v.GetDuration("write-timeout"), IdleTimeout: v.GetDuration("idle-timeout"),
 		TURNUsername: v.GetString("turn-username"), TURNCredential: v.GetString("turn-credential"),
-		MetricsToken: v.GetString("metrics-token"), TrustedProxies: stringList(v, "trusted-proxies"),
+		MaxSocketsPerUser: v.GetInt("max-sockets-per-user"), MaxSocketsPerAddress: v.GetInt("max-sockets-per-address"),
+		MaxStreamsPerUser: v.GetInt("max-streams-per-user"), MaxStreamsPerAddress: v.GetInt("max-streams-per-address"),
+		JoinCooldown: v.GetDuration("join-cooldown"), MetricsToken: v.GetString("metrics-token"), TrustedProxies: stringList(v, "trusted-proxies"),
 		TURNSecret: v.GetString("turn-secret"), TURNTTL: v.GetDuration("turn-ttl"),
 		PortOne: PortOne{
 			V1Key: v.GetString("portone-v1-key"), V1Secret: v.GetString("portone-v1-secret"),
@@ -254,6 +268,18 @@ func (c Config) Validate() error {
 		if t.d < time.Second || t.d > time.Hour {
 			errs = append(errs, fmt.Errorf("--%s %s: must be between 1s and 1h", t.name, t.d))
 		}
+	}
+	for _, m := range []struct {
+		name string
+		n    int
+	}{{"max-sockets-per-user", c.MaxSocketsPerUser}, {"max-sockets-per-address", c.MaxSocketsPerAddress},
+		{"max-streams-per-user", c.MaxStreamsPerUser}, {"max-streams-per-address", c.MaxStreamsPerAddress}} {
+		if m.n < 1 || m.n > 100_000 {
+			errs = append(errs, fmt.Errorf("--%s %d: must be between 1 and 100000", m.name, m.n))
+		}
+	}
+	if c.JoinCooldown < 0 || c.JoinCooldown > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("--join-cooldown %s: must be between 0 and 168h", c.JoinCooldown))
 	}
 	if _, err := c.ProxyPrefixes(); err != nil {
 		errs = append(errs, err)

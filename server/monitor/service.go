@@ -11,11 +11,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
@@ -40,13 +42,16 @@ type Config struct {
 	MaxGap          time.Duration  // longer silences count as offline in attendance
 	Location        *time.Location // attendance days are counted here
 	MaxDimension    int            // largest accepted frame side
+	// Event streams open at once on this replica per professor and per
+	// client address (<= 0: no cap); one more is answered 429.
+	MaxStreamsPerUser, MaxStreamsPerAddress int
 }
 
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	return Config{FrameTTL: 60 * time.Second, WatchedInterval: 2 * time.Second, IdleInterval: 10 * time.Second,
 		Width: 320, IdleWidth: 240, Quality: 70, PresenceEvery: 30 * time.Second, MaxGap: 90 * time.Second,
-		Location: time.Local, MaxDimension: 4096}
+		Location: time.Local, MaxDimension: 4096, MaxStreamsPerUser: 8, MaxStreamsPerAddress: 200}
 }
 
 // Service serves the monitoring API.
@@ -60,6 +65,7 @@ type Service struct {
 	logger *slog.Logger
 
 	access *ttlCache[accessKey, error] // successful membership and activity checks, cached briefly
+	conns  *limit.Conns                // open event streams per user and address
 
 	pmu      sync.Mutex
 	pending  map[accessKey]time.Time // sightings to write
@@ -81,6 +87,7 @@ func NewService(cfg Config, st Store, frames FrameStore, notify Notifier, a *aut
 	}
 	return &Service{cfg: cfg, store: st, frames: frames, notify: notify, auth: a, now: now, logger: logger,
 		access:   newTTLCache[accessKey, error](3*time.Second, now),
+		conns:    limit.NewConns(),
 		pending:  map[accessKey]time.Time{},
 		written:  map[accessKey]time.Time{},
 		rejected: metrics.Counter("didacto_frames_rejected_total", "Frame uploads refused, by reason."),
@@ -413,6 +420,18 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, id auth.Identit
 	if err != nil {
 		return err
 	}
+	release, full, ok := s.conns.Acquire(limit.Cap{Key: "user:" + strconv.FormatInt(id.UserID, 10), Max: s.cfg.MaxStreamsPerUser},
+		limit.Cap{Key: "addr:" + httpx.AddrKey(httpx.ClientAddr(r)), Max: s.cfg.MaxStreamsPerAddress})
+	if !ok {
+		who := "this account"
+		if strings.HasPrefix(full, "addr:") {
+			who = "your address"
+		}
+		e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "too many open monitoring streams for %s; close another tab", who)
+		e.RetryAfter = 5 * time.Second
+		return e
+	}
+	defer release()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")

@@ -47,7 +47,7 @@ func Operations() []Op {
 
 		{Method: "POST", Path: "/api/v1/lectures", Summary: "Create a lecture (inactive) with a join code", Tag: "lectures", Auth: "professor", Request: t[wire.CreateLectureRequest](), Status: 201, Response: lecture, Errors: []int{400, 401, 403, 422}},
 		{Method: "GET", Path: "/api/v1/lectures", Summary: "Lectures a professor owns, or a student belongs to", Tag: "lectures", Auth: "any", Status: 200, Response: t[wire.Page[wire.Lecture]](), Query: page, Errors: []int{400, 401}},
-		{Method: "POST", Path: "/api/v1/lectures/join", Summary: "Ask to join a lecture by its code (WAITING request)", Tag: "enrollment", Auth: "student", Request: t[wire.JoinLectureRequest](), Status: 201, Response: t[wire.Enrollment](), Errors: []int{400, 401, 403, 404, 409, 422}},
+		{Method: "POST", Path: "/api/v1/lectures/join", Summary: "Ask to join a lecture by its code (WAITING request) (429 after too many wrong codes, within --join-cooldown of a rejection, or past the hourly request budget)", Tag: "enrollment", Auth: "student", Request: t[wire.JoinLectureRequest](), Status: 201, Response: t[wire.Enrollment](), Errors: []int{400, 401, 403, 404, 409, 422, 429}},
 		{Method: "GET", Path: "/api/v1/lectures/{id}", Summary: "One lecture (owner or member)", Tag: "lectures", Auth: "any", Status: 200, Response: lecture, Errors: []int{401, 404}},
 		{Method: "PATCH", Path: "/api/v1/lectures/{id}", Summary: "Rename a lecture (owner)", Tag: "lectures", Auth: "professor", Request: t[wire.UpdateLectureRequest](), Status: 200, Response: lecture, Errors: []int{400, 401, 403, 404, 422}},
 		{Method: "DELETE", Path: "/api/v1/lectures/{id}", Summary: "Delete a lecture (owner)", Tag: "lectures", Auth: "professor", Status: 204, Errors: []int{401, 403, 404}},

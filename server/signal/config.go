@@ -29,6 +29,10 @@ type Config struct {
 	// builds the list per joining user instead (ephemeral TURN credentials).
 	ICEServers []wire.ICEServer
 	ICEFor     func(userID int64) []wire.ICEServer
+	// MaxPerUser and MaxPerAddress cap the sockets open at once on this
+	// replica per account and per client address (<= 0: no cap); one more
+	// is closed with CloseTooManySockets.
+	MaxPerUser, MaxPerAddress int
 	// WriteTimeout bounds one write to a socket. Default 10 s.
 	WriteTimeout time.Duration
 	// Now is the clock of audit timestamps. Default time.Now.

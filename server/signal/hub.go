@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
@@ -58,6 +62,10 @@ const (
 // CloseTakenOver is the websocket close code of a kicked session.
 const CloseTakenOver websocket.StatusCode = 4001
 
+// CloseTooManySockets closes a socket over the per-account or per-address
+// cap (a browser sees close codes, not the handshake's status).
+const CloseTooManySockets websocket.StatusCode = 4029
+
 // Hub serves the signaling websocket endpoint of one replica.
 type Hub struct {
 	cfg   Config
@@ -67,6 +75,8 @@ type Hub struct {
 	auth  Authenticator
 	audit Auditor
 	log   *slog.Logger
+
+	conns *limit.Conns // open sockets per user and address
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -80,7 +90,7 @@ type Hub struct {
 func NewHub(ctx context.Context, cfg Config, lock RoomLock, bus Bus, dir Directory, auth Authenticator, audit Auditor, logger *slog.Logger) (*Hub, error) {
 	h := &Hub{
 		cfg: cfg.withDefaults(), lock: lock, bus: bus, dir: dir, auth: auth, audit: audit, log: logger,
-		sessions: map[string]*session{},
+		sessions: map[string]*session{}, conns: limit.NewConns(),
 	}
 	stop, err := bus.Subscribe(ctx, h.cfg.Replica, h.deliver)
 	if err != nil {
@@ -150,6 +160,23 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(h.cfg.MaxMessageBytes)
+	release, full, ok := h.conns.Acquire(limit.Cap{Key: "user:" + strconv.FormatInt(id.UserID, 10), Max: h.cfg.MaxPerUser},
+		limit.Cap{Key: "addr:" + httpx.AddrKey(httpx.ClientAddr(r)), Max: h.cfg.MaxPerAddress})
+	if !ok {
+		who := "this account"
+		if strings.HasPrefix(full, "addr:") {
+			who = "your address"
+		}
+		h.log.Info("signal: socket over the cap", "user", id.UserID, "cap", full)
+		msg := "too many signaling sockets for " + who
+		b, _ := json.Marshal(wire.SignalMessage{V: wire.ProtocolVersion, Type: wire.SignalError, Code: wire.CodeRateLimited, Message: msg})
+		wctx, cancel := context.WithTimeout(r.Context(), h.cfg.WriteTimeout)
+		_ = conn.Write(wctx, websocket.MessageText, b)
+		cancel()
+		conn.Close(CloseTooManySockets, msg)
+		return
+	}
+	defer release()
 	s := &session{
 		h: h, id: newSessionID(), ident: id, conn: conn,
 		in:      make(chan inbound, 16),
