@@ -52,8 +52,21 @@ func (p *pacer) wait(size int, bps float64) time.Duration {
 	return time.Duration(-p.tokens * 8 / bps * float64(time.Second))
 }
 
+// Keyframes are paced just above the estimate, over up to a second: one
+// is many times a delta frame, and a slow link's queue holds it only if it
+// arrives little faster than the link drains it (a keyframe of K bytes at
+// pace P into a link of rate C fills its queue by K(1 - C/P)). A keyframe
+// that loses its tail is worthless, and the next costs as much again.
+const (
+	keyPacingFactor = 1.25
+	maxKeyPacing    = time.Second
+)
+
 // paceRate is the rate a frame of bytes leaves at for an estimate of
 // target bps.
-func paceRate(bytes, target int) float64 {
+func paceRate(bytes, target int, keyframe bool) float64 {
+	if keyframe {
+		return max(keyPacingFactor*float64(target), float64(bytes*8)/maxKeyPacing.Seconds(), 1)
+	}
 	return max(pacingFactor*float64(target), float64(bytes*8)/maxPacing.Seconds(), 1)
 }

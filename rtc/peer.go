@@ -397,7 +397,7 @@ func (p *Peer) WriteFrame(f vp8.Frame, d time.Duration) error {
 		p.pace = pacer{now: time.Now}
 	}
 	pkts := p.packetizer.Packetize(f.Data, uint32(d.Seconds()*90000+0.5))
-	bps := paceRate(len(f.Data), p.TargetBitrate())
+	bps := paceRate(len(f.Data), p.TargetBitrate(), f.Keyframe)
 	for _, pkt := range pkts {
 		if w := p.pace.wait(pkt.MarshalSize(), bps); w > 0 {
 			t := time.NewTimer(w)

@@ -67,10 +67,17 @@ func TestPacer(t *testing.T) {
 		t.Fatal("after a pause more than the burst left at once")
 	}
 	// A big frame at a low estimate is spread over 300 ms at most.
-	if r := paceRate(150_000, 150_000); r != 150_000*8/0.3 {
+	if r := paceRate(150_000, 150_000, false); r != 150_000*8/0.3 {
 		t.Fatalf("pace rate %v for a 150 KB frame at 150 kbps", r)
 	}
-	if r := paceRate(1000, 4_000_000); r != 10_000_000 {
+	if r := paceRate(1000, 4_000_000, false); r != 10_000_000 {
 		t.Fatalf("pace rate %v at 4 Mbps, want 2.5x", r)
+	}
+	// Keyframes go just above the estimate, over a second at most.
+	if r := paceRate(1000, 4_000_000, true); r != 5_000_000 {
+		t.Fatalf("keyframe pace rate %v at 4 Mbps, want 1.25x", r)
+	}
+	if r := paceRate(150_000, 150_000, true); r != 150_000*8 {
+		t.Fatalf("keyframe pace rate %v for 150 KB at 150 kbps, want all of it in 1 s", r)
 	}
 }
