@@ -111,7 +111,9 @@ func legibility(b *testing.B, capt *capture.Capturer, kbps int, text image.Recta
 }
 
 // plan reads the plan back from the stats.
-func (s StreamStats) plan() Plan { return Plan{Width: s.Width, Height: s.Height, FPS: s.FPS, Kbps: s.Kbps} }
+func (s StreamStats) plan() Plan {
+	return Plan{Width: s.Width, Height: s.Height, FPS: s.FPS, Kbps: s.Kbps}
+}
 
 // compareLuma compares the screen (RGBA) with a decoded frame (I420, maybe
 // smaller: sampled bilinearly back to the screen's size) over r.
