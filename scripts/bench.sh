@@ -93,5 +93,9 @@ fi
 if [ "$what" = all ] || [ "$what" = live ]; then
   go test -run '^$' -bench 'ChromiumMediaSession' -benchtime 1x ./agent/live/ 2>&1 |
     grep -E '^(Benchmark|ok|FAIL|    media_bench)' | tee -a "$out"
+  # The live view (issue 14): loopback sessions, shaped lab links, legibility.
+  go test -run '^$' -bench 'Chromium(Session|Shaped)' -benchtime 1x -count 2 ./agent/live/ 2>&1 |
+    grep -E '^(Benchmark|ok|FAIL)|per second|msg="live session start"' | tee -a "$out"
+  go test -run '^$' -bench 'Legibility' -benchtime 1x ./rtc/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)' | tee -a "$out"
 fi
 echo "raw results appended to $out"
