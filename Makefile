@@ -21,8 +21,7 @@ bench:
 	scripts/bench.sh
 
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) vet ./...
+	scripts/lint.sh
 
 build:
 	mkdir -p bin

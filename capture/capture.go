@@ -60,16 +60,3 @@ func CheckSession(getenv func(string) string) error {
 	}
 	return nil
 }
-
-// union is the bounding box of all screens.
-func union(screens []Screen) image.Rectangle {
-	var r image.Rectangle
-	for i, s := range screens {
-		if i == 0 {
-			r = s.Rect
-		} else {
-			r = r.Union(s.Rect)
-		}
-	}
-	return r
-}

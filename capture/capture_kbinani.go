@@ -81,3 +81,16 @@ func (c *Capturer) CaptureInto(_ *image.RGBA) (*image.RGBA, error) {
 	}
 	return img, nil
 }
+
+// union is the bounding box of all screens.
+func union(screens []Screen) image.Rectangle {
+	var r image.Rectangle
+	for i, s := range screens {
+		if i == 0 {
+			r = s.Rect
+		} else {
+			r = r.Union(s.Rect)
+		}
+	}
+	return r
+}

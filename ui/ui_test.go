@@ -63,12 +63,12 @@ type picture struct {
 	n  int
 }
 
-func (p *picture) CaptureInto(dst *image.RGBA) (*image.RGBA, error) {
+func (p *picture) CaptureInto(*image.RGBA) (*image.RGBA, error) {
 	p.mu.Lock()
 	p.n++
 	n := p.n
 	p.mu.Unlock()
-	dst = image.NewRGBA(image.Rect(0, 0, 320, 180))
+	dst := image.NewRGBA(image.Rect(0, 0, 320, 180))
 	for y := 0; y < 180; y++ {
 		for x := 0; x < 320; x++ {
 			dst.SetRGBA(x, y, color.RGBA{uint8(x + n*30), uint8(y), 90, 255})
@@ -137,6 +137,7 @@ type fixture struct {
 func setup(t *testing.T, language string) *fixture {
 	t.Helper()
 	fa := test.NewTempApp(t)
+	//lint:ignore SA1019 the screenshots are compared in the light variant on purpose
 	fa.Settings().SetTheme(theme.LightTheme())
 	srv := servertest.Start(t)
 	dir := t.TempDir()

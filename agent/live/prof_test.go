@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,7 +61,6 @@ type professor struct {
 	playout    atomic.Bool  // the playout-delay extension arrived with 0/0
 	playoutID  atomic.Int32 // its id in the answer
 	firstFrame chan time.Time
-	gotFirst   sync.Once
 }
 
 // joinProfessor joins the room as the lecture's owner once the student's

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ type Postgres struct {
 	port int
 	dir  string
 	bin  string
-	cred *syscall.Credential
+	as   func(*exec.Cmd) // runs a command as the postgres user (root only), else nil
 	proc *Proc
 	seq  atomic.Int64
 }
@@ -100,7 +99,9 @@ func startPostgres(binDir string) (*Postgres, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		pg.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if pg.as, err = runAsUser(uid, gid); err != nil {
+			return nil, err
+		}
 		if err := os.Chmod(dir, 0o755); err != nil {
 			return nil, err
 		}
@@ -111,7 +112,9 @@ func startPostgres(binDir string) (*Postgres, error) {
 	data := filepath.Join(dir, "data")
 	initCmd := exec.Command(filepath.Join(binDir, "initdb"), "-D", data, "-U", "postgres",
 		"--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C")
-	initCmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred}
+	if pg.as != nil {
+		pg.as(initCmd)
+	}
 	if out, err := initCmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
@@ -123,7 +126,9 @@ func startPostgres(binDir string) (*Postgres, error) {
 	cmd := exec.Command(filepath.Join(binDir, "postgres"), "-D", data, "-p", strconv.Itoa(pg.port),
 		"-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
 		"-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred}
+	if pg.as != nil {
+		pg.as(cmd)
+	}
 	p, err := StartProc(cmd)
 	if err != nil {
 		return nil, err

@@ -100,10 +100,7 @@ func StartProc(cmd *exec.Cmd) (*Proc, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = p.out
 	}
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL // never outlive the test binary
+	dieWithParent(cmd) // never outlive the test binary
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}

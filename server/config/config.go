@@ -287,7 +287,7 @@ func (c Config) Validate() error {
 	turn := false
 	for _, s := range c.ICEServers {
 		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
-			errs = append(errs, fmt.Errorf("--ice-servers %q: must start with stun:, turn: or turns:", s))
+			errs = append(errs, fmt.Errorf("--ice-servers %q: must be a stun:, turn: or turns: URL", s))
 		}
 		turn = turn || strings.HasPrefix(s, "turn")
 	}
