@@ -45,8 +45,9 @@ func migrations(d *dialect) (fs.FS, error) {
 
 // migrate applies the migrations db is missing. On PostgreSQL it holds a
 // session advisory lock meanwhile, so concurrent replicas apply each
-// migration once; SQLite's writer lock does the same for processes sharing
-// a file.
+// migration once. SQLite has no such lock: two processes opening one new
+// file at the same instant can collide (as before sqlstore); one server per
+// file is the supported setup.
 func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	fsys, err := migrations(d)
 	if err != nil {
