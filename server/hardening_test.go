@@ -533,3 +533,36 @@ func TestJoinCodesAndRequestsAreLimited(t *testing.T) {
 		t.Fatalf("join+cancel cycles: %d requests filed", created)
 	}
 }
+
+// TestAuditRowsAreBudgetedPerActor is the review's F7: a student looping
+// join/leave wrote ~900 rows/s into the professor's audit log.
+func TestAuditRowsAreBudgetedPerActor(t *testing.T) {
+	in := servertest.Start(t)
+	cl := in.ActiveClass(t, "Prof Audit", "Student Audit", "Audit")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ws, _, err := dialWS(t, ctx, "ws"+strings.TrimPrefix(in.URL, "http")+"/api/v1/signal",
+		http.Header{"Authorization": {"Bearer " + cl.Student.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := wire.SignalMessage{Type: wire.SignalJoin, LectureID: cl.Lecture.ID, StudentID: cl.Student.User.ID, Role: wire.RoleStudent}
+	for range 60 { // 120 rows' worth, within the socket's message burst
+		ws.send(ctx, join)
+		if m := ws.recv(ctx); m.Type != wire.SignalJoined {
+			t.Fatalf("join: %+v", m)
+		}
+		ws.send(ctx, wire.SignalMessage{Type: wire.SignalLeave})
+		ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+		for m := ws.recv(ctx); m.Type != wire.SignalPong; m = ws.recv(ctx) {
+		}
+	}
+	var page wire.Page[wire.AuditRecord]
+	cl.Prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/audit?size=100", cl.Lecture.ID), nil, &page)
+	if page.Total > 61 {
+		t.Fatalf("one student wrote %d audit rows in a few seconds", page.Total)
+	}
+	if page.Items[0].Action != signal.AuditSuppressed {
+		t.Fatalf("the newest row is %+v, want %s", page.Items[0], signal.AuditSuppressed)
+	}
+}

@@ -72,7 +72,7 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 		bus = signal.NewRedisBus(s.redis, "didacto:", s.logger)
 	}
 	cfg := signal.Config{Replica: s.cfg.Replica, LockTTL: s.cfg.RoomTTL,
-		MaxPerUser: s.cfg.MaxSocketsPerUser, MaxPerAddress: s.cfg.MaxSocketsPerAddress}
+		MaxPerUser: s.cfg.MaxSocketsPerUser, MaxPerAddress: s.cfg.MaxSocketsPerAddress, Limits: s.limits}
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
 			cfg.OriginPatterns = []string{u.Host}
