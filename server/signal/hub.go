@@ -28,6 +28,15 @@ type Identity struct {
 	UserID int64
 	Role   wire.Role
 	Name   string
+	Family string // the sign-in behind the socket (see Revalidator)
+}
+
+// Revalidator, when the Authenticator has it, is asked on every heartbeat
+// whether a socket's sign-in still stands: a socket outlived logout and
+// token expiry. A false answer closes it with CloseSignedOut; an error (the
+// check is unavailable) changes nothing.
+type Revalidator interface {
+	StillSignedIn(ctx context.Context, id Identity) (bool, error)
 }
 
 // Authenticator authenticates the websocket upgrade request (bearer token,
@@ -67,6 +76,10 @@ const CloseTakenOver websocket.StatusCode = 4001
 // CloseTooManySockets closes a socket over the per-account or per-address
 // cap (a browser sees close codes, not the handshake's status).
 const CloseTooManySockets websocket.StatusCode = 4029
+
+// CloseSignedOut closes a socket whose sign-in ended (logout, a password
+// change on another device).
+const CloseSignedOut websocket.StatusCode = 4401
 
 // Hub serves the signaling websocket endpoint of one replica.
 type Hub struct {
