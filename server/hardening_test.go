@@ -295,7 +295,7 @@ func TestSmallerFindings(t *testing.T) {
 			t.Errorf("%s token: %d %s", name, r.Status, r.Body)
 		}
 	}
-	c.Token = forge(t, in, map[string]any{"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "access", "iat": now, "exp": now + 600})
+	c.Token = forge(t, in, map[string]any{"sub": prof.User.ID, "role": "professor", "name": "x", "purp": "access", "iat": now, "exp": now + 600, "fam": "f"})
 	c.Must(200, "GET", "/api/v1/me", nil, nil) // the forger's baseline: a normal token works
 
 	prof.Do("GET", "/api/v1/lectures?page=9223372036854775807", nil, nil).Code(t, 400, wire.CodeBadRequest)
@@ -532,4 +532,115 @@ func TestJoinCodesAndRequestsAreLimited(t *testing.T) {
 	if created == 0 || created >= 50 {
 		t.Fatalf("join+cancel cycles: %d requests filed", created)
 	}
+}
+
+// TestAuditRowsAreBudgetedPerActor is the review's F7: a student looping
+// join/leave wrote ~900 rows/s into the professor's audit log.
+func TestAuditRowsAreBudgetedPerActor(t *testing.T) {
+	in := servertest.Start(t)
+	cl := in.ActiveClass(t, "Prof Audit", "Student Audit", "Audit")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ws, _, err := dialWS(t, ctx, "ws"+strings.TrimPrefix(in.URL, "http")+"/api/v1/signal",
+		http.Header{"Authorization": {"Bearer " + cl.Student.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := wire.SignalMessage{Type: wire.SignalJoin, LectureID: cl.Lecture.ID, StudentID: cl.Student.User.ID, Role: wire.RoleStudent}
+	for range 60 { // 120 rows' worth, within the socket's message burst
+		ws.send(ctx, join)
+		if m := ws.recv(ctx); m.Type != wire.SignalJoined {
+			t.Fatalf("join: %+v", m)
+		}
+		ws.send(ctx, wire.SignalMessage{Type: wire.SignalLeave})
+		ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+		for m := ws.recv(ctx); m.Type != wire.SignalPong; m = ws.recv(ctx) {
+		}
+	}
+	var page wire.Page[wire.AuditRecord]
+	cl.Prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/audit?size=100", cl.Lecture.ID), nil, &page)
+	if page.Total > 61 {
+		t.Fatalf("one student wrote %d audit rows in a few seconds", page.Total)
+	}
+	if page.Items[0].Action != signal.AuditSuppressed {
+		t.Fatalf("the newest row is %+v, want %s", page.Items[0], signal.AuditSuppressed)
+	}
+}
+
+// login signs in with bearer tokens and returns the pair.
+func login(t *testing.T, in *servertest.Instance, email, password string) (*servertest.Client, wire.TokenPair) {
+	c := in.NewClient(t)
+	var pair wire.TokenPair
+	c.Must(200, "POST", "/api/v1/auth/login", wire.LoginRequest{Email: email, Password: password}, &pair)
+	c.Token, c.User = pair.AccessToken, pair.User
+	return c, pair
+}
+
+// closedWith waits for the server to close ws and returns the close code.
+func closedWith(ctx context.Context, ws *wsConn) websocket.StatusCode {
+	for {
+		if _, _, err := ws.c.Read(ctx); err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
+// TestLogoutAndPasswordChangeEndSignIns is the review's F4: after logout the
+// access token kept working for 15 minutes (/me 200, a fresh ticket 200) and
+// open sockets stayed; there was no password change.
+func TestLogoutAndPasswordChangeEndSignIns(t *testing.T) {
+	in := servertest.Start(t)
+	cl := in.ActiveClass(t, "Prof Logout", "Student Logout", "Logout")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(in.URL, "http") + "/api/v1/signal"
+
+	prof, pair := login(t, in, cl.Prof.User.Email, servertest.Password)
+	ws, _, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + prof.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/lectures/%d/monitor/stream", in.URL, cl.Lecture.ID), nil)
+	req.Header.Set("Authorization", "Bearer "+prof.Token)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", err, stream)
+	}
+	defer stream.Body.Close()
+	streamDone := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, stream.Body); close(streamDone) }()
+
+	prof.Must(204, "POST", "/api/v1/auth/logout", wire.RefreshRequest{RefreshToken: pair.RefreshToken}, nil)
+	prof.Do("GET", "/api/v1/me", nil, nil).Code(t, 401, wire.CodeUnauthorized)
+	prof.Do("POST", "/api/v1/signal/ticket", nil, nil).Code(t, 401, wire.CodeUnauthorized)
+	if code := closedWith(ctx, ws); code != signal.CloseSignedOut {
+		t.Fatalf("the signed-out socket closed with %d", code)
+	}
+	select {
+	case <-streamDone:
+	case <-ctx.Done():
+		t.Fatal("the signed-out event stream stayed open")
+	}
+	cl.Prof.Must(200, "GET", "/api/v1/me", nil, nil) // another sign-in of the same account is untouched
+
+	// A password change ends the other sign-ins, not the caller's.
+	here, _ := login(t, in, cl.Student.User.Email, servertest.Password)
+	there, therePair := login(t, in, cl.Student.User.Email, servertest.Password)
+	ws, _, err = dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + there.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	here.Do("POST", "/api/v1/me/password", wire.ChangePasswordRequest{CurrentPassword: "wrong-Pass1!", NewPassword: "N3w-secret!"}, nil).
+		Code(t, 422, wire.CodeValidation)
+	here.Do("POST", "/api/v1/me/password", wire.ChangePasswordRequest{CurrentPassword: servertest.Password, NewPassword: "weak"}, nil).
+		Code(t, 422, wire.CodeValidation)
+	here.Must(204, "POST", "/api/v1/me/password", wire.ChangePasswordRequest{CurrentPassword: servertest.Password, NewPassword: "N3w-secret!"}, nil)
+	here.Must(200, "GET", "/api/v1/me", nil, nil)
+	there.Do("GET", "/api/v1/me", nil, nil).Code(t, 401, wire.CodeUnauthorized)
+	there.Do("POST", "/api/v1/auth/refresh", wire.RefreshRequest{RefreshToken: therePair.RefreshToken}, nil).Code(t, 401, wire.CodeUnauthorized)
+	if code := closedWith(ctx, ws); code != signal.CloseSignedOut {
+		t.Fatalf("the other sign-in's socket closed with %d", code)
+	}
+	in.NewClientFrom(t, "127.0.0.5").Login(cl.Student.User.Email, servertest.Password).Code(t, 401, wire.CodeInvalidLogin)
+	login(t, in, cl.Student.User.Email, "N3w-secret!")
 }

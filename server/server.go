@@ -61,7 +61,16 @@ type wsAuth struct{ a *auth.Service }
 
 func (w wsAuth) AuthenticateRequest(r *http.Request) (signal.Identity, error) {
 	id, err := w.a.AuthenticateWebsocket(r)
-	return signal.Identity{UserID: id.UserID, Role: id.Role, Name: id.Name}, err
+	return signal.Identity{UserID: id.UserID, Role: id.Role, Name: id.Name, Family: id.Family}, err
+}
+
+func (w wsAuth) StillSignedIn(ctx context.Context, id signal.Identity) (bool, error) {
+	err := w.a.Live(ctx, auth.Identity{UserID: id.UserID, Family: id.Family})
+	var he *httpx.Error
+	if errors.As(err, &he) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
@@ -72,7 +81,7 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 		bus = signal.NewRedisBus(s.redis, "didacto:", s.logger)
 	}
 	cfg := signal.Config{Replica: s.cfg.Replica, LockTTL: s.cfg.RoomTTL,
-		MaxPerUser: s.cfg.MaxSocketsPerUser, MaxPerAddress: s.cfg.MaxSocketsPerAddress}
+		MaxPerUser: s.cfg.MaxSocketsPerUser, MaxPerAddress: s.cfg.MaxSocketsPerAddress, Limits: s.limits}
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
 			cfg.OriginPatterns = []string{u.Host}

@@ -54,6 +54,13 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// ChangePasswordRequest is the body of POST /api/v1/me/password. The other
+// sign-ins of the account end; the caller's stays.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 // TokenPair answers a bearer login or refresh.
 type TokenPair struct {
 	AccessToken  string    `json:"access_token"`

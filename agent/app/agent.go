@@ -107,7 +107,9 @@ type SourceOpener func() (monitor.Source, func(), error)
 
 // Config configures an Agent.
 type Config struct {
-	Server    string
+	Server string
+	// AllowHTTP lets a plain http:// server on another host through.
+	AllowHTTP bool
 	UserAgent string
 	Store     TokenStore
 	Source    SourceOpener
@@ -165,11 +167,11 @@ func New(cfg Config) (*Agent, error) {
 }
 
 func (a *Agent) connect(server string) error {
-	api, err := client.New(client.Config{Server: server, Store: a.cfg.Store, UserAgent: a.cfg.UserAgent})
+	api, err := client.New(client.Config{Server: server, Store: a.cfg.Store, UserAgent: a.cfg.UserAgent, AllowHTTP: a.cfg.AllowHTTP})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	x, err := newExtra(server, a.cfg.UserAgent, api, a.cfg.Store.Current)
+	x, err := newExtra(server, a.cfg.AllowHTTP, a.cfg.UserAgent, api, a.cfg.Store.Current)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
@@ -295,7 +297,7 @@ func (a *Agent) Select(lectureID int64) {
 // SetServer points the agent at another server. The session belongs to the
 // old one, so it signs out first.
 func (a *Agent) SetServer(ctx context.Context, server string) error {
-	if _, err := client.New(client.Config{Server: server}); err != nil {
+	if _, err := client.New(client.Config{Server: server, AllowHTTP: a.cfg.AllowHTTP}); err != nil {
 		return err
 	}
 	_ = a.Logout(ctx)

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/didacto/didacto/agent/client"
@@ -28,10 +26,10 @@ type extra struct {
 	api    *client.Client
 }
 
-func newExtra(server, ua string, api *client.Client, tokens func() client.Tokens) (*extra, error) {
-	u, err := url.Parse(strings.TrimRight(server, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("server URL %q must be http(s)://host[:port]", server)
+func newExtra(server string, allowHTTP bool, ua string, api *client.Client, tokens func() client.Tokens) (*extra, error) {
+	u, err := client.CheckServer(server, allowHTTP)
+	if err != nil {
+		return nil, err
 	}
 	return &extra{base: u.String(), http: &http.Client{Timeout: 30 * time.Second}, ua: ua, tokens: tokens, api: api}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ type Config struct {
 	HTTP      *http.Client // nil: a client with a 30 s timeout
 	Store     TokenStore   // nil: tokens live in memory only
 	UserAgent string       // e.g. "didacto-agent/1.2.3"
+	// AllowHTTP lets a plain http:// server on another host through (an
+	// admin's choice, e.g. a lab LAN without certificates).
+	AllowHTTP bool
 }
 
 // Client talks to one server. It is safe for concurrent use; refreshes are
@@ -64,11 +68,35 @@ type Client struct {
 	tokens Tokens
 }
 
+// ErrPlainHTTP: a plain http:// server on a host that is not this machine.
+var ErrPlainHTTP = errors.New("plain http:// to another host sends the password, tokens and screens in clear; use https://, or an administrator sets allow-http")
+
+// CheckServer parses a server URL: https://, or http:// to a loopback host,
+// or http:// anywhere when allowHTTP.
+func CheckServer(raw string, allowHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server URL %q must be http(s)://host[:port]", raw)
+	}
+	if u.Scheme == "http" && !allowHTTP && !loopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("server URL %q: %w", raw, ErrPlainHTTP)
+	}
+	return u, nil
+}
+
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 // New validates the server URL. It does not touch the network.
 func New(cfg Config) (*Client, error) {
-	u, err := url.Parse(strings.TrimRight(cfg.Server, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("client: server URL %q must be http(s)://host[:port]", cfg.Server)
+	u, err := CheckServer(cfg.Server, cfg.AllowHTTP)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	hc := cfg.HTTP
 	if hc == nil {

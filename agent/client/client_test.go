@@ -228,3 +228,23 @@ func TestFileStoreMissingAndCorrupt(t *testing.T) {
 		t.Errorf("round trip %+v %v", got, err)
 	}
 }
+
+// TestPlainHTTPOnlyToLoopback is the review's F10: any http:// server was
+// accepted, so the password, tokens and frames could cross a lab LAN in
+// clear.
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://didacto.school.example": true, "http://127.0.0.1:8080": true, "http://127.9.9.9": true,
+		"http://[::1]:8080": true, "http://localhost:8080": true, "http://LOCALHOST": true,
+		"http://didacto.school.example": false, "http://192.168.0.10:8080": false, "http://[fe80::1]": false,
+		"http://localhost.evil.example": false,
+	} {
+		_, err := client.New(client.Config{Server: raw})
+		if (err == nil) != ok || (!ok && !errors.Is(err, client.ErrPlainHTTP)) {
+			t.Errorf("%s: %v", raw, err)
+		}
+		if _, err := client.New(client.Config{Server: raw, AllowHTTP: true}); err != nil {
+			t.Errorf("%s with allow-http: %v", raw, err)
+		}
+	}
+}

@@ -24,6 +24,9 @@ const (
 	KeyLanguage  = "language" // "auto", "en" or "ko"
 	KeyScreen    = "screen"   // capture screen index; -1 all
 	KeyAutostart = "autostart"
+	// KeyAllowHTTP lets a plain http:// server on another host through; an
+	// admin sets (and locks) it for a lab without certificates.
+	KeyAllowHTTP = "allow-http"
 	keyLocked    = "locked" // system file only: list of keys students cannot change
 )
 
@@ -36,6 +39,7 @@ var defaults = map[string]any{
 	KeyLanguage:  "auto",
 	KeyScreen:    -1,
 	KeyAutostart: true,
+	KeyAllowHTTP: false,
 }
 
 // SystemPath is where lab admins put the machine-wide file on goos.

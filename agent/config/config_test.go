@@ -179,3 +179,31 @@ func TestCheckAdminFile(t *testing.T) {
 		t.Errorf("the admin's own file: %v", err)
 	}
 }
+
+// TestAllowHTTPLockable: the admin's allow-http setting is locked like the
+// server URL; without a lock the layers apply as for any key.
+func TestAllowHTTPLockable(t *testing.T) {
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "etc", "agent.yaml")
+	fs := flags(t)
+	fs.Bool("allow-http", false, "")
+	t.Setenv("DIDACTO_ALLOW_HTTP", "true")
+	c, err := Load(Options{SystemFile: sys, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Bool(KeyAllowHTTP) {
+		t.Fatal("unlocked: DIDACTO_ALLOW_HTTP ignored")
+	}
+	write(t, sys, "server: https://lab.example.org\nallow-http: false\nlocked: [server, allow-http]\n")
+	c, err = Load(Options{SystemFile: sys, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bool(KeyAllowHTTP) || !c.Locked(KeyAllowHTTP) {
+		t.Fatal("a locked allow-http: false was overridden by the environment")
+	}
+	if err := c.Set(KeyAllowHTTP, true); !errors.Is(err, ErrLocked) {
+		t.Fatalf("saving a locked allow-http: %v", err)
+	}
+}

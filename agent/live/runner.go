@@ -9,14 +9,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/didacto/didacto/agent/client"
 	"github.com/didacto/didacto/input"
 	"github.com/didacto/didacto/rtc"
 	"github.com/didacto/didacto/rtc/audio"
@@ -85,6 +84,7 @@ type TokenSource interface {
 // Config configures a Runner.
 type Config struct {
 	Server    string // base URL, http(s)://host[:port]
+	AllowHTTP bool   // plain http:// to another host (an admin's choice)
 	Tokens    TokenSource
 	LectureID int64
 	StudentID int64
@@ -142,9 +142,9 @@ type Runner struct {
 
 // New checks the configuration; it does not touch the network.
 func New(cfg Config) (*Runner, error) {
-	u, err := url.Parse(strings.TrimRight(cfg.Server, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("live: server URL %q must be http(s)://host[:port]", cfg.Server)
+	u, err := client.CheckServer(cfg.Server, cfg.AllowHTTP)
+	if err != nil {
+		return nil, fmt.Errorf("live: %w", err)
 	}
 	if cfg.Tokens == nil {
 		return nil, errors.New("live: no token source")

@@ -53,6 +53,31 @@ const (
 	minQuality            = 10
 )
 
+// Bounds on what a server may ask for: a hostile or broken server must not
+// drive a capture loop on the student's PC (interval_ms: 1), ask for native
+// resolution, or park the agent for a year with a Retry-After.
+const (
+	MinHintInterval = 500 * time.Millisecond
+	MaxHintInterval = 5 * time.Minute
+	MinHintWidth    = 32
+	MaxHintQuality  = 95
+	MaxRetryAfter   = 10 * time.Minute
+)
+
+// ClampHints bounds a server's hints; a zero field (no hint) stays zero.
+func ClampHints(h wire.FrameHints) wire.FrameHints {
+	if h.IntervalMS > 0 {
+		h.IntervalMS = int(min(max(time.Duration(h.IntervalMS)*time.Millisecond, MinHintInterval), MaxHintInterval) / time.Millisecond)
+	}
+	if h.Width > 0 {
+		h.Width = min(max(h.Width, MinHintWidth), capture.MaxWidth)
+	}
+	if h.Quality > 0 {
+		h.Quality = min(max(h.Quality, minQuality), MaxHintQuality)
+	}
+	return h
+}
+
 // Config configures a Monitor. Zero fields take the defaults.
 type Config struct {
 	LectureID      int64
@@ -220,7 +245,7 @@ func (m *Monitor) backoff(retryAfter time.Duration) time.Duration {
 	}
 	d = min(d, m.cfg.MaxBackoff)
 	d = d/2 + time.Duration(m.rnd.Int64N(int64(d/2)+1))
-	return max(d, retryAfter)
+	return max(d, min(retryAfter, MaxRetryAfter))
 }
 
 // Run loops until ctx ends (returning ctx.Err()) or the server says to stop
@@ -323,6 +348,7 @@ func (m *Monitor) tick(ctx context.Context) (Event, error) {
 		m.log.Info("uploads work again", "after_failures", m.failures)
 	}
 	m.failures, m.idle = 0, 0
+	hints = ClampHints(hints)
 	if hints != m.hints {
 		m.log.Debug("server hints", "interval_ms", hints.IntervalMS, "width", hints.Width, "quality", hints.Quality, "watched", hints.Watched)
 		m.hints = hints

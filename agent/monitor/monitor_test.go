@@ -159,15 +159,15 @@ func TestUploadsFramesAndKeepAlives(t *testing.T) {
 
 func TestHonoursHints(t *testing.T) {
 	h := setup(t)
-	h.srv.SetHints(wire.FrameHints{IntervalMS: 300, Width: 160, Quality: 40, Watched: false})
+	h.srv.SetHints(wire.FrameHints{IntervalMS: 600, Width: 160, Quality: 40, Watched: false})
 	m, _, _ := h.start(t, monitor.Config{Width: 640})
 	first := h.next(t, "first frame", kind(monitor.EventFrame))
 	if first.Hints.Width != 160 {
 		t.Fatalf("hints not seen: %+v", first.Hints)
 	}
 	// The wait after a hinted answer follows the hinted interval (±jitter).
-	if first.Next < 240*time.Millisecond || first.Next > 360*time.Millisecond {
-		t.Errorf("next wait %v, want 300ms ±20%%", first.Next)
+	if first.Next < 480*time.Millisecond || first.Next > 720*time.Millisecond {
+		t.Errorf("next wait %v, want 600ms ±20%%", first.Next)
 	}
 	h.scr.set(color.RGBA{0, 255, 0, 255})
 	h.next(t, "a frame at the hinted width", kind(monitor.EventFrame))
@@ -176,7 +176,7 @@ func TestHonoursHints(t *testing.T) {
 		t.Errorf("widths: first %d last %dx%d", ups[0].Width, ups[len(ups)-1].Width, ups[len(ups)-1].Height)
 	}
 	st := m.Stats()
-	if st.Interval != 300*time.Millisecond || st.Width != 160 || st.Quality != 40 {
+	if st.Interval != 600*time.Millisecond || st.Width != 160 || st.Quality != 40 {
 		t.Errorf("stats %+v", st)
 	}
 	// Hints withdrawn (zeros): back to the configuration.
@@ -188,6 +188,32 @@ func TestHonoursHints(t *testing.T) {
 	ups = h.srv.Uploads()
 	if w := ups[len(ups)-1].Width; w != 640 {
 		t.Errorf("width after hints withdrawn = %d", w)
+	}
+}
+
+// TestClampsHints is the review's F10: the agent took the server's hints as
+// sent, so a hostile server could ask for a capture every millisecond at
+// native size.
+func TestClampsHints(t *testing.T) {
+	h := setup(t)
+	h.srv.SetHints(wire.FrameHints{IntervalMS: 1, Width: 100_000, Quality: 1000})
+	m, _, _ := h.start(t, monitor.Config{})
+	first := h.next(t, "first frame", kind(monitor.EventFrame))
+	if first.Next < 400*time.Millisecond {
+		t.Errorf("next wait %v after interval_ms 1, want at least 500ms -20%%", first.Next)
+	}
+	if st := m.Stats(); st.Interval != monitor.MinHintInterval || st.Width != capture.MaxWidth || st.Quality != monitor.MaxHintQuality {
+		t.Errorf("stats after hostile hints: %+v", st)
+	}
+	for in, want := range map[wire.FrameHints]wire.FrameHints{
+		{IntervalMS: 1, Width: 1, Quality: 1}:                      {IntervalMS: 500, Width: 32, Quality: 10},
+		{IntervalMS: 86_400_000, Width: 5000, Quality: 99}:         {IntervalMS: 300_000, Width: capture.MaxWidth, Quality: 95},
+		{IntervalMS: 2000, Width: 320, Quality: 70, Watched: true}: {IntervalMS: 2000, Width: 320, Quality: 70, Watched: true},
+		{}: {},
+	} {
+		if got := monitor.ClampHints(in); got != want {
+			t.Errorf("ClampHints(%+v) = %+v, want %+v", in, got, want)
+		}
 	}
 }
 

@@ -54,6 +54,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	fs := pflag.NewFlagSet("didacto-agent", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.String("server", "http://127.0.0.1:8080", "DIDACTO server URL")
+	fs.Bool("allow-http", false, "allow a plain http:// server on another host (passwords, tokens and screens cross the network in clear)")
 	fs.Bool("headless", false, "run without a UI (servers, tests, load)")
 	fs.Int64("lecture", 0, "lecture id to monitor (0: the only active lecture)")
 	fs.Duration("interval", monitor.DefaultInterval, "capture interval")
@@ -109,7 +110,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 		store = client.FileStore{Path: p}
 	}
 	api, err := client.New(client.Config{Server: v.GetString("server"), Store: store,
-		UserAgent: "didacto-agent/" + version.Version})
+		UserAgent: "didacto-agent/" + version.Version, AllowHTTP: v.GetBool("allow-http")})
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent:", err)
 		return 2
@@ -130,7 +131,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	if v.GetBool("live") {
 		server := v.GetString("server")
 		liveHook = func(ctx context.Context, lec wire.Lecture, me wire.User) error {
-			r, err := live.New(live.Config{Server: server, Tokens: api, LectureID: lec.ID, StudentID: me.ID,
+			r, err := live.New(live.Config{Server: server, AllowHTTP: v.GetBool("allow-http"), Tokens: api, LectureID: lec.ID, StudentID: me.ID,
 				Audio: sound, NoAudio: !soundOn, LoopbackOnly: v.GetBool("ice-loopback"),
 				Logger: log.With("component", "live"),
 				OnState: func(s live.State) {

@@ -39,6 +39,15 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 }
 
+// TestPlainHTTPNeedsAllowHTTP: a plain http:// server on another host is
+// refused with a clear message unless --allow-http (DIDACTO_ALLOW_HTTP).
+func TestPlainHTTPNeedsAllowHTTP(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--headless", "--server", "http://192.0.2.1:8080", "--token-file", t.TempDir() + "/t"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "allow-http") {
+		t.Fatalf("plain http to another host: %d %q", code, errb.String())
+	}
+}
+
 func TestEnvironmentConfigures(t *testing.T) {
 	t.Setenv("DIDACTO_HEADLESS", "true")
 	t.Setenv("DIDACTO_SERVER", "not a url")

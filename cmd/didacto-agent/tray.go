@@ -96,6 +96,7 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 	var u *ui.UI
 	agent, err := app.New(app.Config{
 		Server:    cfg.String(config.KeyServer),
+		AllowHTTP: cfg.Bool(config.KeyAllowHTTP),
 		UserAgent: "didacto-agent/" + version.Version,
 		Store:     store,
 		Source: func() (monitor.Source, func(), error) {
@@ -127,7 +128,7 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 		fmt.Fprintln(stderr, "didacto-agent: --audio:", err)
 		return 2
 	}
-	agentLive := &liveRunner{agent: agent, log: log, sound: sound, noSound: !soundOn, loopback: v.GetBool("ice-loopback"),
+	agentLive := &liveRunner{agent: agent, allowHTTP: cfg.Bool(config.KeyAllowHTTP), log: log, sound: sound, noSound: !soundOn, loopback: v.GetBool("ice-loopback"),
 		camera: func(img *image.YCbCr) {
 			if u != nil {
 				u.CameraFrame(img)
@@ -196,12 +197,13 @@ func listScreens() []string {
 // liveRunner runs agent/live's signaling runner for the monitored lecture,
 // reports its state to the tray and hands the professor's camera to it.
 type liveRunner struct {
-	agent    *app.Agent
-	log      *slog.Logger
-	sound    audio.Options
-	noSound  bool
-	loopback bool
-	camera   func(*image.YCbCr)
+	agent     *app.Agent
+	allowHTTP bool
+	log       *slog.Logger
+	sound     audio.Options
+	noSound   bool
+	loopback  bool
+	camera    func(*image.YCbCr)
 
 	mu    sync.Mutex
 	muted bool
@@ -210,7 +212,7 @@ type liveRunner struct {
 
 func (l *liveRunner) RunLive(ctx context.Context, lec wire.Lecture, student wire.User, report func(app.Live)) error {
 	r, err := live.New(live.Config{
-		Server: l.agent.Server(), Tokens: liveTokens{l.agent},
+		Server: l.agent.Server(), AllowHTTP: l.allowHTTP, Tokens: liveTokens{l.agent},
 		LectureID: lec.ID, StudentID: student.ID,
 		Audio: l.sound, NoAudio: l.noSound, LoopbackOnly: l.loopback,
 		OnCamera: l.camera,

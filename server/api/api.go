@@ -59,6 +59,7 @@ func (a *API) Register(mux httpx.Mux) {
 	h("POST /api/v1/auth/refresh", a.refresh)
 	h("POST /api/v1/auth/logout", a.logout)
 	mux.Handle("GET /api/v1/me", req(a.me))
+	mux.Handle("POST /api/v1/me/password", req(a.changePassword))
 	mux.Handle("POST /api/v1/signal/ticket", req(a.ticket))
 
 	mux.Handle("POST /api/v1/lectures", req(a.createLecture, prof))
@@ -169,6 +170,18 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, id auth.Identity) error
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, auth.PublicUser(u, a.now()))
+	return nil
+}
+
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	var body wire.ChangePasswordRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := a.auth.ChangePassword(r.Context(), id, body.CurrentPassword, body.NewPassword, httpx.ClientAddr(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

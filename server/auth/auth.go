@@ -55,6 +55,8 @@ type Identity struct {
 	Name   string
 	// Cookie is true when the request came with the console's cookie session.
 	Cookie bool
+	// Family is the sign-in the credential belongs to (see Live).
+	Family string
 }
 
 // Store is what auth needs from persistence.
@@ -217,12 +219,12 @@ func (s *Service) IssueTokens(ctx context.Context, u store.User) (wire.TokenPair
 		Kind: "bearer", ExpiresAt: now.Add(RefreshTTL), CreatedAt: now}); err != nil {
 		return wire.TokenPair{}, fmt.Errorf("storing refresh token: %w", err)
 	}
-	return s.pair(u, rt, now), nil
+	return s.pair(u, fam, rt, now), nil
 }
 
-func (s *Service) pair(u store.User, refresh string, now time.Time) wire.TokenPair {
+func (s *Service) pair(u store.User, fam, refresh string, now time.Time) wire.TokenPair {
 	exp := now.Add(AccessTTL)
-	at := s.sign.sign(claims{Sub: u.ID, Role: u.Role, Name: u.Name, Purp: purposeAccess, Iat: now.Unix(), Exp: exp.Unix()})
+	at := s.sign.sign(claims{Sub: u.ID, Role: u.Role, Name: u.Name, Purp: purposeAccess, Iat: now.Unix(), Exp: exp.Unix(), Fam: fam})
 	return wire.TokenPair{AccessToken: at, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int(AccessTTL.Seconds()), ExpiresAt: exp.UTC(), User: PublicUser(u, now)}
 }
@@ -255,7 +257,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (wire.TokenPair, 
 	if err != nil {
 		return wire.TokenPair{}, fmt.Errorf("loading user %d: %w", old.UserID, err)
 	}
-	return s.pair(u, next, now), nil
+	return s.pair(u, old.FamilyID, next, now), nil
 }
 
 // Logout revokes the family of a refresh or session token. Unknown tokens
@@ -265,7 +267,87 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if err != nil {
 		return nil
 	}
-	return s.store.RevokeFamily(ctx, t.FamilyID)
+	if err := s.store.RevokeFamily(ctx, t.FamilyID); err != nil {
+		return err
+	}
+	return s.endFamilies(ctx, t.FamilyID)
+}
+
+// endFamilies marks sign-ins ended so that their access tokens and tickets,
+// which are otherwise good until they expire, are refused at once, and their
+// sockets and streams close (see Live). A mark outlives every token.
+func (s *Service) endFamilies(ctx context.Context, fams ...string) error {
+	for _, f := range fams {
+		if err := s.limits.Set(ctx, "ended:"+f, "1", AccessTTL+2*clockSkew); err != nil {
+			return fmt.Errorf("ending sign-in: %w", err)
+		}
+	}
+	return nil
+}
+
+var errSignedOut = httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "this sign-in has ended; sign in again")
+
+// Live reports whether id's sign-in still stands: nil, errSignedOut after a
+// logout or a password change elsewhere, or the lookup's failure. Sockets
+// and event streams ask it now and then.
+func (s *Service) Live(ctx context.Context, id Identity) error {
+	if id.Family == "" {
+		return errSignedOut
+	}
+	_, ended, err := s.limits.Get(ctx, "ended:"+id.Family)
+	if err != nil {
+		return fmt.Errorf("checking sign-in: %w", err)
+	}
+	if ended {
+		return errSignedOut
+	}
+	return nil
+}
+
+// ChangePassword sets a new password after checking the current one, and
+// ends every other sign-in of the account (the caller's stays). The current
+// password is throttled like a login: a stolen access token must not become
+// a password oracle.
+func (s *Service) ChangePassword(ctx context.Context, id Identity, current, next string, from netip.Addr) error {
+	u, err := s.store.UserByID(ctx, id.UserID)
+	if err != nil {
+		return fmt.Errorf("loading user %d: %w", id.UserID, err)
+	}
+	keys := keysFor(u.Email, httpx.AddrKey(from))
+	if wait, why, err := s.loginWait(ctx, keys); err != nil {
+		return limitErr(err)
+	} else if wait > 0 {
+		return throttled(wait, why)
+	}
+	if msg := CheckPasswordPolicy(next); msg != "" {
+		return httpx.Invalid(wire.FieldError{Field: "new_password", Message: msg})
+	}
+	ok, err := s.hash.Verify(ctx, u.PasswordHash, current)
+	if err != nil {
+		return fmt.Errorf("verifying password of user %d: %w", u.ID, err)
+	}
+	if !ok {
+		if err := s.loginFailed(ctx, keys); err != nil {
+			return limitErr(err)
+		}
+		return httpx.Invalid(wire.FieldError{Field: "current_password", Message: "is wrong"})
+	}
+	h, err := s.hash.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("hashing password: %w", err)
+	}
+	if err := s.store.SetPasswordHash(ctx, u.ID, h); err != nil {
+		return fmt.Errorf("storing password: %w", err)
+	}
+	fams, err := s.store.RevokeUserTokens(ctx, u.ID, id.Family)
+	if err != nil {
+		return err
+	}
+	if err := s.endFamilies(ctx, fams...); err != nil {
+		return err
+	}
+	s.logger.Info("password changed; other sign-ins ended", "user_id", u.ID, "ended", len(fams))
+	return nil
 }
 
 // StartSession creates a console cookie session and sets its cookies.
@@ -320,7 +402,7 @@ func (s *Service) Ticket(id Identity) (string, time.Time, error) {
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("ticket id: %w", err)
 	}
-	return s.sign.sign(claims{Sub: id.UserID, Role: id.Role, Name: id.Name, Purp: purposeTicket, Iat: now.Unix(), Exp: exp.Unix(), Jti: jti}), exp, nil
+	return s.sign.sign(claims{Sub: id.UserID, Role: id.Role, Name: id.Name, Purp: purposeTicket, Iat: now.Unix(), Exp: exp.Unix(), Jti: jti, Fam: id.Family}), exp, nil
 }
 
 var errUnauthenticated = httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "sign in first")
@@ -337,7 +419,11 @@ func (s *Service) Authenticate(r *http.Request) (Identity, error) {
 		if err != nil {
 			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "access token rejected: %v", err)
 		}
-		return Identity{UserID: c.Sub, Role: c.Role, Name: c.Name}, nil
+		id := Identity{UserID: c.Sub, Role: c.Role, Name: c.Name, Family: c.Fam}
+		if err := s.Live(r.Context(), id); err != nil {
+			return Identity{}, err
+		}
+		return id, nil
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
@@ -358,7 +444,7 @@ func (s *Service) Authenticate(r *http.Request) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("loading session user %d: %w", t.UserID, err)
 	}
-	return Identity{UserID: u.ID, Role: u.Role, Name: u.Name, Cookie: true}, nil
+	return Identity{UserID: u.ID, Role: u.Role, Name: u.Name, Cookie: true, Family: t.FamilyID}, nil
 }
 
 // AuthenticateWebsocket also accepts ?ticket= (a websocket handshake from a
@@ -381,7 +467,11 @@ func (s *Service) AuthenticateWebsocket(r *http.Request) (Identity, error) {
 		if !first {
 			return Identity{}, httpx.Errorf(http.StatusUnauthorized, wire.CodeUnauthorized, "ticket rejected: already used; ask for a new one")
 		}
-		return Identity{UserID: c.Sub, Role: c.Role, Name: c.Name}, nil
+		id := Identity{UserID: c.Sub, Role: c.Role, Name: c.Name, Family: c.Fam}
+		if err := s.Live(r.Context(), id); err != nil {
+			return Identity{}, err
+		}
+		return id, nil
 	}
 	return s.Authenticate(r)
 }

@@ -96,8 +96,9 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer "+tok)
 		return s.Authenticate(r)
 	}
-	if id, err := auth(pair.AccessToken); err != nil || id.UserID != u.ID || id.Role != wire.RoleStudent {
-		t.Fatalf("fresh token: %+v %v", id, err)
+	me, err := auth(pair.AccessToken)
+	if err != nil || me.UserID != u.ID || me.Role != wire.RoleStudent || me.Family == "" {
+		t.Fatalf("fresh token: %+v %v", me, err)
 	}
 	// Flip a payload byte: the signature no longer matches.
 	parts := strings.Split(pair.AccessToken, ".")
@@ -106,7 +107,7 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 		t.Fatal("tampered token accepted")
 	}
 	// A ticket is not an access token, and vice versa.
-	ticket, _, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	ticket, _, _ := s.Ticket(me)
 	if _, err := auth(ticket); err == nil {
 		t.Fatal("ticket accepted as an access token")
 	}
@@ -121,7 +122,7 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 	if _, err := s.AuthenticateWebsocket(r); err == nil {
 		t.Fatal("a ticket opened a second websocket")
 	}
-	ticket2, _, _ := s.Ticket(Identity{UserID: u.ID, Role: u.Role, Name: u.Name})
+	ticket2, _, _ := s.Ticket(me)
 	c.add(TicketTTL + time.Second)
 	if _, err := s.AuthenticateWebsocket(httptest.NewRequest("GET", "/?ticket="+ticket2, nil)); err == nil {
 		t.Fatal("expired ticket accepted")

@@ -38,6 +38,9 @@ type claims struct {
 	Exp  int64     `json:"exp"`
 	// Jti names a ticket, so that it opens one websocket only.
 	Jti string `json:"jti,omitempty"`
+	// Fam is the sign-in (refresh or cookie family) the token belongs to:
+	// signing out ends its tokens before they expire.
+	Fam string `json:"fam,omitempty"`
 }
 
 // signer makes and checks stateless HMAC-SHA256 tokens: "v1.<payload>.<sig>".

@@ -411,6 +411,9 @@ func (s *Service) getFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 // sseHeartbeat keeps proxies from closing an idle stream.
 const sseHeartbeat = 15 * time.Second
 
+// signInRecheck is how often a stream checks its sign-in still stands.
+const signInRecheck = 5 * time.Second
+
 // streamWriteTimeout bounds one event's write: a console that stops reading
 // loses its stream instead of holding it open.
 const streamWriteTimeout = 2 * sseHeartbeat
@@ -449,10 +452,19 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, id auth.Identit
 	}
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
+	// A stream outlived its sign-in: ask now and then whether it stands.
+	recheck := time.NewTicker(signInRecheck)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-recheck.C:
+			var he *httpx.Error
+			if err := s.auth.Live(ctx, id); errors.As(err, &he) {
+				return nil // signed out: the console's reconnect gets 401
+			}
+			continue
 		case <-beat.C:
 			fmt.Fprintf(w, ": keep-alive\n\n")
 		case tile := <-changes:

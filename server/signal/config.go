@@ -3,6 +3,7 @@ package signal
 import (
 	"time"
 
+	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -33,6 +34,13 @@ type Config struct {
 	// replica per account and per client address (<= 0: no cap); one more
 	// is closed with CloseTooManySockets.
 	MaxPerUser, MaxPerAddress int
+	// AuditPerMinute bounds the audit rows one actor writes into one
+	// lecture's log per minute; beyond it one audit_suppressed row says so
+	// and the rest are dropped. Default 60.
+	AuditPerMinute int
+	// Limits counts audit rows; shared through Redis when replicas share
+	// one. Default: in memory.
+	Limits limit.Store
 	// WriteTimeout bounds one write to a socket. Default 10 s.
 	WriteTimeout time.Duration
 	// Now is the clock of audit timestamps. Default time.Now.
@@ -57,6 +65,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RateBurst <= 0 {
 		c.RateBurst = 200
+	}
+	if c.AuditPerMinute <= 0 {
+		c.AuditPerMinute = 60
+	}
+	if c.Limits == nil {
+		c.Limits = limit.NewMemory(c.Now)
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second

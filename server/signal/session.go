@@ -77,6 +77,9 @@ func (s *session) run() {
 		case env := <-s.events:
 			s.onEvent(env)
 		case <-tick.C:
+			if s.signedOut() {
+				continue // stopped; the next turn ends the session
+			}
 			s.heartbeat()
 		}
 	}
@@ -489,6 +492,23 @@ func (s *session) leave(reason string, notify bool) {
 	if err := s.h.route(ctx, peer, Envelope{Kind: kindPeerLeft, Msg: msg}); err != nil {
 		s.h.log.Warn("signal: peer_left not delivered", "slot", slot.String(), "err", err)
 	}
+}
+
+// signedOut closes the socket when its sign-in has ended.
+func (s *session) signedOut() bool {
+	rv, ok := s.h.auth.(Revalidator)
+	if !ok {
+		return false
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	live, err := rv.StillSignedIn(ctx, s.ident)
+	if err != nil || live {
+		return false
+	}
+	s.fail(wire.CodeUnauthorized, "signed out")
+	s.stop(CloseSignedOut, "signed out", false)
+	return true
 }
 
 // heartbeat renews the lease and watches the peer seat.

@@ -103,6 +103,8 @@ type Users interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 	// SetPremiumUntil sets the premium expiry (zero clears it).
 	SetPremiumUntil(ctx context.Context, userID int64, until time.Time) error
+	// SetPasswordHash replaces the password hash; ErrNotFound for no user.
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 }
 
 // Tokens persists refresh tokens and server secrets.
@@ -118,6 +120,10 @@ type Tokens interface {
 	LookupRefreshToken(ctx context.Context, hash []byte, now time.Time) (RefreshToken, error)
 	// RevokeFamily revokes every token of the family (logout).
 	RevokeFamily(ctx context.Context, familyID string) error
+	// RevokeUserTokens revokes every family of the user but keepFamily
+	// ("" keeps none) and returns the families it revoked: a password change
+	// signs the other sessions out.
+	RevokeUserTokens(ctx context.Context, userID int64, keepFamily string) ([]string, error)
 	// Secret returns the named server secret, creating it with gen on first
 	// use; all replicas sharing a database get the same value.
 	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)

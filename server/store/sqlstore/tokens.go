@@ -140,3 +140,33 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 	}
 	return v, nil
 }
+
+// RevokeUserTokens implements store.Tokens.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID int64, keepFamily string) ([]string, error) {
+	rows, err := s.w.QueryContext(ctx, `UPDATE refresh_tokens SET revoked = true
+		WHERE user_id = $1 AND family_id <> $2 AND NOT revoked RETURNING family_id`, userID, keepFamily)
+	if err != nil {
+		return nil, fmt.Errorf("revoking the tokens of user %d: %w", userID, err)
+	}
+	return distinctFamilies(rows, userID)
+}
+
+func distinctFamilies(rows *sql.Rows, userID int64) ([]string, error) {
+	defer rows.Close()
+	seen := map[string]bool{}
+	var out []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			return nil, fmt.Errorf("revoking the tokens of user %d: %w", userID, err)
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("revoking the tokens of user %d: %w", userID, err)
+	}
+	return out, nil
+}

@@ -73,3 +73,15 @@ func (s *Store) SetPremiumUntil(ctx context.Context, userID int64, until time.Ti
 	}
 	return nil
 }
+
+// SetPasswordHash implements store.Users.
+func (s *Store) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	if err != nil {
+		return fmt.Errorf("setting password of user %d: %w", userID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("setting password of user %d: %w", userID, store.ErrNotFound)
+	}
+	return nil
+}

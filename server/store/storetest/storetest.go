@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -778,6 +779,30 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	wantErr(t, "revoked family", err, store.ErrTokenExpired)
 	_, err = s.LookupRefreshToken(ctx, []byte("f4a"), now)
 	noErr(t, "other family still live", err)
+
+	// RevokeUserTokens (password change) keeps one family of the user and
+	// leaves other users alone.
+	other := mkUser(t, s, wire.RoleStudent, "other-revoke")
+	noErr(t, "create", s.CreateRefreshToken(ctx, token("f5a", "fam5", u.ID, exp)))
+	noErr(t, "create", s.CreateRefreshToken(ctx, token("o1a", "famO", other.ID, exp)))
+	fams, err := s.RevokeUserTokens(ctx, u.ID, "fam5")
+	noErr(t, "RevokeUserTokens", err)
+	if j := "," + strings.Join(fams, ",") + ","; !strings.Contains(j, ",fam4,") || strings.Contains(j, ",fam3,") || strings.Contains(j, ",fam5,") {
+		t.Fatalf("RevokeUserTokens revoked %v: want fam4, not fam3 (revoked already) nor fam5 (kept)", fams)
+	}
+	_, err = s.LookupRefreshToken(ctx, []byte("f4a"), now)
+	wantErr(t, "another family of the user", err, store.ErrTokenExpired)
+	_, err = s.LookupRefreshToken(ctx, []byte("f5a"), now)
+	noErr(t, "the kept family", err)
+	_, err = s.LookupRefreshToken(ctx, []byte("o1a"), now)
+	noErr(t, "another user's family", err)
+
+	noErr(t, "SetPasswordHash", s.SetPasswordHash(ctx, u.ID, "new-hash"))
+	gotU, err := s.UserByID(ctx, u.ID)
+	if err != nil || gotU.PasswordHash != "new-hash" {
+		t.Fatalf("after SetPasswordHash: %+v %v", gotU, err)
+	}
+	wantErr(t, "SetPasswordHash of nobody", s.SetPasswordHash(ctx, u.ID+other.ID+1000, "x"), store.ErrNotFound)
 }
 
 func testRotationRace(t *testing.T, s store.Store) {
