@@ -24,7 +24,11 @@ const (
 	KeyLanguage  = "language" // "auto", "en" or "ko"
 	KeyScreen    = "screen"   // capture screen index; -1 all
 	KeyAutostart = "autostart"
-	keyLocked    = "locked" // system file only: list of keys students cannot change
+	// KeyConsent is the lab's live-session policy: "notify" (the student
+	// is shown who views or controls) or "ask" (the student accepts each).
+	// Admins lock it like the server.
+	KeyConsent = "consent"
+	keyLocked  = "locked" // system file only: list of keys students cannot change
 )
 
 // ErrLocked: the admin locked that key in the system file.
@@ -36,6 +40,7 @@ var defaults = map[string]any{
 	KeyLanguage:  "auto",
 	KeyScreen:    -1,
 	KeyAutostart: true,
+	KeyConsent:   "notify",
 }
 
 // SystemPath is where lab admins put the machine-wide file on goos.
