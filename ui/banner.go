@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -37,6 +36,7 @@ type bannerView struct {
 	endSession *widget.Button
 	collapse   *widget.Button
 	actions    *fyne.Container
+	inner      *fyne.Container // question, actions and body
 
 	question *widget.Label
 	hint     *widget.Label
@@ -64,13 +64,14 @@ func (u *UI) newBannerView() *bannerView {
 	b.text.TextStyle = fyne.TextStyle{Bold: true}
 	b.text.TextSize = 14
 	b.text.Alignment = fyne.TextAlignCenter
-	strip := container.NewStack(b.bg, container.NewPadded(container.NewCenter(b.text)))
+	b.collapse = widget.NewButtonWithIcon("", theme.MenuDropUpIcon(), u.toggleCollapsed)
+	b.collapse.Importance = widget.LowImportance
+	strip := container.NewStack(b.bg, container.NewBorder(nil, nil, nil, b.collapse, container.NewCenter(b.text)))
 	b.endControl = widget.NewButtonWithIcon("", theme.CancelIcon(), u.endControl)
 	b.endControl.Importance = widget.WarningImportance
 	b.endSession = widget.NewButtonWithIcon("", theme.MediaStopIcon(), u.endSession)
 	b.endSession.Importance = widget.DangerImportance
-	b.collapse = widget.NewButtonWithIcon("", theme.MenuDropUpIcon(), u.toggleCollapsed)
-	b.actions = container.NewHBox(b.endControl, b.endSession, layout.NewSpacer(), b.collapse)
+	b.actions = container.NewGridWithColumns(2, b.endControl, b.endSession)
 
 	b.question = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	b.question.Wrapping = fyne.TextWrapWord
@@ -95,7 +96,8 @@ func (u *UI) newBannerView() *bannerView {
 	b.notes.Hide()
 	b.mute = widget.NewButtonWithIcon("", theme.VolumeUpIcon(), u.toggleMute)
 	b.body = container.NewVBox(b.camBox, container.NewHBox(b.mute), b.notes)
-	b.root = container.NewVBox(strip, container.NewPadded(container.NewVBox(b.askBox, b.actions, b.body)))
+	b.inner = container.NewVBox(b.askBox, b.actions, b.body)
+	b.root = container.NewVBox(strip, container.NewPadded(b.inner))
 	return b
 }
 
@@ -315,16 +317,16 @@ func (u *UI) drawPanel() {
 	b.endSession.SetText(u.tr.T("live.end_session"))
 	b.allow.SetText(u.tr.T("live.allow"))
 	b.refuse.SetText(u.tr.T("live.refuse"))
+	// The fold button is an icon in the strip: words would not fit beside
+	// the stops.
 	if u.collapsed {
 		b.collapse.SetIcon(theme.MenuDropDownIcon())
-		b.collapse.SetText(u.tr.T("live.expand"))
 	} else {
 		b.collapse.SetIcon(theme.MenuDropUpIcon())
-		b.collapse.SetText(u.tr.T("live.collapse"))
 	}
 	switch {
 	case u.question != nil && !u.question.q.Control:
-		b.set(u.questionText(u.question.q), askingColour)
+		b.set(u.tr.T("live.title"), askingColour) // the question is right below
 	case l.Mode == app.LiveControlled:
 		b.set(u.bannerMessage(l), controlledColour)
 	default:
@@ -339,10 +341,12 @@ func (u *UI) drawPanel() {
 		b.askBox.Hide()
 	}
 	if l.Mode == app.LiveNone {
-		b.actions.Hide() // nothing to end yet: the question's buttons answer
+		b.actions.Hide() // nothing to end or fold yet: the question's buttons answer
+		b.collapse.Hide()
 		b.body.Hide()
 	} else {
 		b.actions.Show()
+		b.collapse.Show()
 		if l.Mode == app.LiveControlled {
 			b.endControl.Show()
 		} else {
@@ -355,6 +359,9 @@ func (u *UI) drawPanel() {
 			b.body.Show()
 		}
 	}
+	// Shown or hidden parts move the others: lay them out again.
+	b.actions.Refresh()
+	b.inner.Refresh()
 	u.fit()
 	u.banner.Show()
 	if first {
@@ -388,8 +395,8 @@ func (u *UI) placePanel(streamed image.Rectangle) {
 const panelMargin = 48
 
 // panelSpot is where the panel of size goes: the top right of a monitor
-// that is not streamed, else of the streamed one (the primary when the
-// stream is not known yet). The right side keeps it off the centre, where
+// that is not streamed, else of a streamed one (the primary first; the
+// stream is the primary monitor until the session says otherwise). The right side keeps it off the centre, where
 // the student works and the professor looks.
 func panelSpot(monitors []Monitor, streamed image.Rectangle, size image.Point) (image.Point, bool) {
 	if len(monitors) == 0 {
@@ -409,6 +416,13 @@ func panelSpot(monitors []Monitor, streamed image.Rectangle, size image.Point) (
 		if !m.Rect.Overlaps(streamed) {
 			target = m.Rect
 			break
+		}
+	}
+	if target.Empty() { // every monitor is streamed: the primary one, else the first
+		for _, m := range monitors {
+			if m.Rect.Overlaps(streamed) && (target.Empty() || m.Primary) {
+				target = m.Rect
+			}
 		}
 	}
 	if target.Empty() {
