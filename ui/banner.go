@@ -290,9 +290,10 @@ func (u *UI) questionText(q app.Question) string {
 func (u *UI) drawPanel() {
 	l := u.last
 	if l.Mode == app.LiveNone && u.question == nil {
-		if u.banner != nil {
+		if u.banner != nil && u.panelShown {
 			u.banner.Hide()
 		}
+		u.panelShown = false
 		u.placedFor = nil
 		return
 	}
@@ -363,7 +364,12 @@ func (u *UI) drawPanel() {
 	b.actions.Refresh()
 	b.inner.Refresh()
 	u.fit()
-	u.banner.Show()
+	// Show only when hidden: fyne's Show of a shown window puts it back
+	// where it last knew it, undoing placePanel's move.
+	if !u.panelShown {
+		u.banner.Show()
+		u.panelShown = true
+	}
 	if first {
 		keepAbove(u.banner, u.log)
 	}

@@ -111,10 +111,11 @@ type UI struct {
 	camPending atomic.Bool                 // a redraw of it is queued
 
 	// The live panel's own state (UI thread only).
-	question  *question        // the consent question waiting for the student
-	askSeq    atomic.Uint64    // numbers questions (Ask runs on any goroutine)
-	collapsed bool             // the student folded the panel to its strip
-	placedFor *image.Rectangle // the streamed monitor the panel was placed for
+	question   *question        // the consent question waiting for the student
+	askSeq     atomic.Uint64    // numbers questions (Ask runs on any goroutine)
+	collapsed  bool             // the student folded the panel to its strip
+	placedFor  *image.Rectangle // the streamed monitor the panel was placed for
+	panelShown bool             // the panel's window is shown
 }
 
 // New builds the UI (no window is shown until Start).
