@@ -11,11 +11,14 @@ static void didacto_float(uintptr_t w) {
 	NSWindow *win = (NSWindow *)w;
 	[win setLevel:NSFloatingWindowLevel];
 	[win setCollectionBehavior:NSWindowCollectionBehaviorCanJoinAllSpaces];
+	// Out of screen captures (the professor's stream of this screen).
+	[win setSharingType:NSWindowSharingNone];
 }
 */
 import "C"
 
 import (
+	"image"
 	"log/slog"
 
 	"fyne.io/fyne/v2"
@@ -35,3 +38,8 @@ func keepAbove(w fyne.Window, _ *slog.Logger) {
 		}
 	})
 }
+
+// movePanel leaves the placing to macOS (its coordinates run bottom-up);
+// the panel is kept out of captures instead (NSWindowSharingNone), and the
+// student may move it.
+func movePanel(fyne.Window, image.Point, *slog.Logger) {}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image"
 	"log/slog"
 
 	"fyne.io/fyne/v2"
@@ -62,6 +63,39 @@ func setAbove(win xproto.Window) error {
 	mask := uint32(xproto.EventMaskSubstructureRedirect | xproto.EventMaskSubstructureNotify)
 	if err := xproto.SendEventChecked(c, false, root, mask, string(ev.Bytes())).Check(); err != nil {
 		return fmt.Errorf("send _NET_WM_STATE: %w", err)
+	}
+	return nil
+}
+
+// movePanel moves w's top-left corner to at (desktop pixels) through the X
+// server: fyne cannot place windows. Best effort: a window manager may
+// adjust the spot, and the student may drag the window anywhere after.
+func movePanel(w fyne.Window, at image.Point, log *slog.Logger) {
+	nw, ok := w.(driver.NativeWindow)
+	if !ok {
+		return
+	}
+	nw.RunNative(func(ctx any) {
+		xc, ok := ctx.(driver.X11WindowContext)
+		if !ok || xc.WindowHandle == 0 {
+			return
+		}
+		if err := moveWindow(xproto.Window(xc.WindowHandle), at); err != nil {
+			log.Debug("could not place the live panel", "err", err)
+		}
+	})
+}
+
+func moveWindow(win xproto.Window, at image.Point) error {
+	c, err := xgb.NewConn()
+	if err != nil {
+		return fmt.Errorf("x connection: %w", err)
+	}
+	defer c.Close()
+	err = xproto.ConfigureWindowChecked(c, win, xproto.ConfigWindowX|xproto.ConfigWindowY,
+		[]uint32{uint32(int32(at.X)), uint32(int32(at.Y))}).Check()
+	if err != nil {
+		return fmt.Errorf("configure window: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image"
 	"log/slog"
 	"syscall"
 
@@ -8,7 +9,11 @@ import (
 	"fyne.io/fyne/v2/driver"
 )
 
-var setWindowPos = syscall.NewLazyDLL("user32.dll").NewProc("SetWindowPos")
+var (
+	user32                   = syscall.NewLazyDLL("user32.dll")
+	setWindowPos             = user32.NewProc("SetWindowPos")
+	setWindowDisplayAffinity = user32.NewProc("SetWindowDisplayAffinity")
+)
 
 // keepAbove makes w a topmost window (HWND_TOPMOST), so the live-session
 // banner stays above every other window. fyne has no API for this.
@@ -30,6 +35,34 @@ func keepAbove(w fyne.Window, log *slog.Logger) {
 		)
 		if r, _, err := setWindowPos.Call(wc.HWND, hwndTopmost, 0, 0, 0, 0, swpNoSize|swpNoMove|swpNoActivate); r == 0 {
 			log.Debug("could not keep the banner above other windows", "err", err)
+		}
+		// Out of screen captures, the professor's stream included
+		// (WDA_EXCLUDEFROMCAPTURE, Windows 10 2004 and later).
+		const wdaExcludeFromCapture = 0x11
+		if r, _, err := setWindowDisplayAffinity.Call(wc.HWND, wdaExcludeFromCapture); r == 0 {
+			log.Debug("could not keep the panel out of screen captures", "err", err)
+		}
+	})
+}
+
+// movePanel moves w's top-left corner to at (desktop pixels).
+func movePanel(w fyne.Window, at image.Point, log *slog.Logger) {
+	nw, ok := w.(driver.NativeWindow)
+	if !ok {
+		return
+	}
+	nw.RunNative(func(ctx any) {
+		wc, ok := ctx.(driver.WindowsWindowContext)
+		if !ok || wc.HWND == 0 {
+			return
+		}
+		const (
+			swpNoSize     = 0x0001
+			swpNoZOrder   = 0x0004
+			swpNoActivate = 0x0010
+		)
+		if r, _, err := setWindowPos.Call(wc.HWND, 0, uintptr(int32(at.X)), uintptr(int32(at.Y)), 0, 0, swpNoSize|swpNoZOrder|swpNoActivate); r == 0 {
+			log.Debug("could not place the live panel", "err", err)
 		}
 	})
 }

@@ -39,6 +39,9 @@ type Agent interface {
 	SetServer(ctx context.Context, server string) error
 	RestartMonitor()
 	SetMuted(muted bool)
+	// EndLive and EndControl are the student's stop buttons.
+	EndLive(ctx context.Context)
+	EndControl(ctx context.Context)
 }
 
 // Settings is where the settings window reads and saves; *config.Config is one.
@@ -63,6 +66,9 @@ type Options struct {
 	Autostart Autostart
 	// Screens lists the monitors for the settings window ("1: 1920x1080").
 	Screens func() []string
+	// Monitors lists the desktop's monitors for placing the live panel
+	// (nil: the window system places it).
+	Monitors func() []Monitor
 	// TrayHost reports whether a tray (StatusNotifier) host is running;
 	// nil checks the session bus on Linux.
 	TrayHost func() bool
@@ -103,6 +109,13 @@ type UI struct {
 
 	camLatest  atomic.Pointer[image.Image] // the professor's latest camera picture
 	camPending atomic.Bool                 // a redraw of it is queued
+
+	// The live panel's own state (UI thread only).
+	question   *question        // the consent question waiting for the student
+	askSeq     atomic.Uint64    // numbers questions (Ask runs on any goroutine)
+	collapsed  bool             // the student folded the panel to its strip
+	placedFor  *image.Rectangle // the streamed monitor the panel was placed for
+	panelShown bool             // the panel's window is shown
 }
 
 // New builds the UI (no window is shown until Start).
@@ -281,12 +294,20 @@ func (u *UI) fillTrayMenu() {
 	head := fyne.NewMenuItem(u.statusLine(s), nil)
 	head.Disabled = true
 	items := []*fyne.MenuItem{head, fyne.NewMenuItemSeparator()}
-	if s.Live.Mode != app.LiveNone && (s.Live.Microphone == app.DeviceOn || s.Live.Microphone == app.DeviceMuted) {
-		label := u.tr.T("live.mute")
-		if s.Live.Microphone == app.DeviceMuted {
-			label = u.tr.T("live.unmute")
+	if s.Live.Mode != app.LiveNone {
+		// The student's stops, in every consent mode.
+		if s.Live.Mode == app.LiveControlled {
+			items = append(items, fyne.NewMenuItem(u.tr.T("live.end_control"), u.endControl))
 		}
-		items = append(items, fyne.NewMenuItem(label, u.toggleMute), fyne.NewMenuItemSeparator())
+		items = append(items, fyne.NewMenuItem(u.tr.T("live.end_session"), u.endSession))
+		if s.Live.Microphone == app.DeviceOn || s.Live.Microphone == app.DeviceMuted {
+			label := u.tr.T("live.mute")
+			if s.Live.Microphone == app.DeviceMuted {
+				label = u.tr.T("live.unmute")
+			}
+			items = append(items, fyne.NewMenuItem(label, u.toggleMute))
+		}
+		items = append(items, fyne.NewMenuItemSeparator())
 	}
 	if s.Phase == app.SignedOut {
 		items = append(items, fyne.NewMenuItem(u.tr.T("menu.signin"), u.ShowSignIn))
@@ -317,8 +338,7 @@ func (u *UI) SetLanguage(setting string) {
 		}
 	}
 	if u.banner != nil {
-		u.bannerText.set(u.bannerMessage(u.snapshot().Live), u.snapshot().Live.Mode)
-		u.showMedia(u.snapshot().Live)
+		u.drawPanel()
 	}
 	u.apply(u.snapshot())
 }

@@ -22,7 +22,7 @@ const (
 	SignalControl      = "control"       // professor → student remote-control event (relay fallback)
 	SignalControlStart = "control_start" // professor starts remote control (relayed, audited)
 	SignalControlEnd   = "control_end"   // either side ends remote control (relayed, audited)
-	SignalLeave        = "leave"         // leave the room, keep the socket
+	SignalLeave        = "leave"         // leave the room, keep the socket (a student may give a code: StudentReason)
 	SignalPing         = "ping"          // application-level keep-alive; answered by pong
 
 	// Server → client.
@@ -62,6 +62,29 @@ const (
 	CodeControlInactive    = "control_inactive" // control before control_start, or from the student
 	CodePeerNotInRoom      = "peer_not_connected"
 )
+
+// Why a student ended a live session or refused part of it. A student's
+// leave may carry one as its code; the server passes it on as the code of
+// the professor's peer_left (instead of student_left). The agent's
+// control_state uses the same words as its reason when control ends or is
+// refused on the student's side.
+const (
+	CodeStudentEnded       = "student_ended"       // the student pressed End
+	CodeConsentRefused     = "consent_refused"     // the student said no (consent: ask)
+	CodeConsentTimeout     = "consent_timeout"     // the student did not answer in time
+	CodeConsentUnavailable = "consent_unavailable" // consent is ask and this agent cannot ask (headless)
+)
+
+// StudentReason reports whether code is one of the reasons above. A leave
+// with another code counts as a plain leave, so a newer client's reason
+// never stops it from leaving.
+func StudentReason(code string) bool {
+	switch code {
+	case CodeStudentEnded, CodeConsentRefused, CodeConsentTimeout, CodeConsentUnavailable:
+		return true
+	}
+	return false
+}
 
 // ICEServer is one STUN/TURN server, as RTCIceServer in the browser.
 type ICEServer struct {

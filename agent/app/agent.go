@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ const (
 type Live struct {
 	Mode      LiveMode
 	Professor string
+	// Screen is the streamed monitor in desktop pixels (zero: unknown):
+	// the live panel stays off it where it can.
+	Screen image.Rectangle
 	// The student's devices while a session runs.
 	Microphone, Speaker Device
 	// Camera: the professor's camera is arriving (pictures go to the
@@ -72,6 +76,21 @@ const (
 // Muter is a LiveRunner that can mute the student's microphone.
 type Muter interface {
 	SetMuted(muted bool)
+}
+
+// Ender is a LiveRunner whose student can end the live session, or only
+// its remote control (the professor is told why).
+type Ender interface {
+	EndSession(ctx context.Context)
+	EndControl(ctx context.Context)
+}
+
+// Question is a consent question put to the student (the lab's consent
+// policy is ask): may the professor view the screen, or control it.
+type Question struct {
+	Control   bool
+	Professor string
+	Deadline  time.Time // no answer by then is a no
 }
 
 // LiveRunner runs the live-session side (signaling, streaming, control) for
@@ -576,6 +595,26 @@ func (a *Agent) SetMuted(m bool) {
 		mu.SetMuted(m)
 	}
 	a.update(func(s *Status) { s.Muted = m })
+}
+
+// EndLive ends the live session for the student.
+func (a *Agent) EndLive(ctx context.Context) {
+	if e, ok := a.liveRunner().(Ender); ok {
+		e.EndSession(ctx)
+	}
+}
+
+// EndControl takes remote control back for the student; the view goes on.
+func (a *Agent) EndControl(ctx context.Context) {
+	if e, ok := a.liveRunner().(Ender); ok {
+		e.EndControl(ctx)
+	}
+}
+
+func (a *Agent) liveRunner() LiveRunner {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg.Live
 }
 
 // UseLive sets the live-session runner; call it before Run (the runner

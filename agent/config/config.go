@@ -27,7 +27,11 @@ const (
 	// KeyAllowHTTP lets a plain http:// server on another host through; an
 	// admin sets (and locks) it for a lab without certificates.
 	KeyAllowHTTP = "allow-http"
-	keyLocked    = "locked" // system file only: list of keys students cannot change
+	// KeyConsent is the lab's live-session policy: "notify" (the student
+	// is shown who views or controls) or "ask" (the student accepts each).
+	// Admins lock it like the server.
+	KeyConsent = "consent"
+	keyLocked  = "locked" // system file only: list of keys students cannot change
 )
 
 // ErrLocked: the admin locked that key in the system file.
@@ -40,6 +44,7 @@ var defaults = map[string]any{
 	KeyScreen:    -1,
 	KeyAutostart: true,
 	KeyAllowHTTP: false,
+	KeyConsent:   "notify",
 }
 
 // SystemPath is where lab admins put the machine-wide file on goos.

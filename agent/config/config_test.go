@@ -207,3 +207,42 @@ func TestAllowHTTPLockable(t *testing.T) {
 		t.Fatalf("saving a locked allow-http: %v", err)
 	}
 }
+
+// TestConsentLockedLikeTheServer: the admin's consent holds over the
+// user's file, DIDACTO_CONSENT and --consent once locked, and the settings
+// window cannot change it; unlocked, the later layers win as usual.
+func TestConsentLockedLikeTheServer(t *testing.T) {
+	dir := t.TempDir()
+	sys, user := filepath.Join(dir, "sys.yaml"), filepath.Join(dir, "user.yaml")
+	write(t, user, "consent: notify\n")
+	t.Setenv("DIDACTO_CONSENT", "notify")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("consent", "notify", "")
+	if err := fs.Parse([]string{"--consent", "notify"}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, sys, "consent: ask\nlocked: [consent]\n")
+	c, err := Load(Options{SystemFile: sys, UserFile: user, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.String(KeyConsent); got != "ask" || !c.Locked(KeyConsent) {
+		t.Fatalf("locked consent = %q (locked %v), want ask", got, c.Locked(KeyConsent))
+	}
+	if err := c.Set(KeyConsent, "notify"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Set locked consent: %v", err)
+	}
+	write(t, sys, "consent: ask\n")
+	if c, err = Load(Options{SystemFile: sys, UserFile: user, Flags: fs}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.String(KeyConsent); got != "notify" {
+		t.Fatalf("unlocked consent = %q, want the flag's notify", got)
+	}
+	if c, err = Load(Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.String(KeyConsent); got != "notify" {
+		t.Fatalf("default consent = %q", got)
+	}
+}

@@ -7,5 +7,8 @@
 // session, and everything held is released when control ends, a channel
 // closes, the professor leaves or the connection drops. State changes
 // (idle, viewed, controlled, and by whom) are reported to the caller, which
-// shows the student that they are being watched or controlled.
+// shows the student that they are being watched or controlled. The lab's
+// consent policy decides whether the student is asked first (Config.Ask),
+// and the student can end control or the session (EndControl, EndSession);
+// the professor is told why (consent.go).
 package live

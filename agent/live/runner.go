@@ -48,6 +48,9 @@ type State struct {
 	Mode      Mode
 	Professor string // display name; "" when idle
 	Media     Media  // zero when idle
+	// Screen is the streamed monitor in desktop pixels (zero when idle):
+	// the panel stays off it where it can.
+	Screen image.Rectangle
 }
 
 // Device is the state of one of the student's devices in a session.
@@ -109,6 +112,15 @@ type Config struct {
 	// later). The picture is the callee's.
 	OnCamera func(*image.YCbCr)
 
+	// Consent is the lab's policy. Under ConsentAsk, Ask puts each
+	// question to the student and returns their answer; it must return
+	// once ctx ends (the deadline, AskTimeout, default 20 s, passed or the
+	// question was withdrawn). A nil Ask refuses every session: there is
+	// nobody to ask.
+	Consent    Consent
+	Ask        func(ctx context.Context, q Question) bool
+	AskTimeout time.Duration
+
 	// OnState receives every state change, in order. It must not block
 	// for long nor call into the Runner.
 	OnState func(State)
@@ -127,8 +139,9 @@ type Runner struct {
 	injMu sync.Mutex
 	inj   input.SystemInjector // opened on the first control_start, kept
 
-	mu        sync.Mutex // guards cur, warm, profEpoch, profName, conn, iceSrv
+	mu        sync.Mutex // guards cur, pending, warm, profEpoch, profName, conn, iceSrv
 	cur       *session
+	pending   *asking   // a view question waiting for the student (ConsentAsk)
 	warm      *prepared // made for the professor who joined, until their offer
 	profEpoch int64     // the latest professor session (peer_joined)
 	profName  string    // its display name
@@ -182,7 +195,7 @@ func (r *Runner) setState(s State) {
 	r.state, r.stateSet = s, true
 	r.log.Info("live session state", "mode", s.Mode.String(), "professor", s.Professor,
 		"microphone", s.Media.Microphone.String(), "speaker", s.Media.Speaker.String(),
-		"camera", s.Media.Camera, "professor_muted", s.Media.ProfessorMuted)
+		"camera", s.Media.Camera, "professor_muted", s.Media.ProfessorMuted, "screen", s.Screen.String())
 	if r.cfg.OnState != nil {
 		r.cfg.OnState(s)
 	}
@@ -215,6 +228,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	for {
 		start := time.Now()
 		err := r.connect(ctx)
+		r.withdraw()
 		r.endSession(nil, "disconnected")
 		r.dropWarm(nil)
 		if ctx.Err() != nil {
@@ -331,8 +345,11 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 			}
 			r.mu.Unlock()
 		}
+		r.withdraw()
 		r.endSession(nil, "new professor session")
-		if m.Peer != nil {
+		// Under ConsentAsk nothing of the screen is touched before the
+		// student says yes.
+		if m.Peer != nil && r.cfg.Consent != ConsentAsk {
 			r.warmUp(m.Epoch)
 		}
 	case wire.SignalOffer:
@@ -347,6 +364,11 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 			return nil
 		}
 		r.endSession(nil, "new offer")
+		if r.cfg.Consent == ConsentAsk {
+			r.askView(ctx, m) // no answer, so no frame, before a yes
+			return nil
+		}
+		r.withdraw()
 		if err := r.startSession(ctx, m); err != nil {
 			r.log.Warn("starting live session", "err", err)
 		}
@@ -355,10 +377,16 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 			if err := s.peer.AddCandidate(m.Candidate); err != nil {
 				r.log.Debug("remote candidate", "err", err)
 			}
+		} else {
+			r.heldCandidate(m.Epoch, m.Candidate)
 		}
 	case wire.SignalControlStart:
 		if s := r.session(m.Epoch); s != nil {
-			s.startControl()
+			if r.cfg.Consent == ConsentAsk {
+				s.askControl()
+			} else {
+				s.startControl()
+			}
 		}
 	case wire.SignalControl:
 		if s := r.session(m.Epoch); s != nil {
@@ -366,9 +394,11 @@ func (r *Runner) handle(ctx context.Context, m wire.SignalMessage) error {
 		}
 	case wire.SignalControlEnd:
 		if s := r.session(m.Epoch); s != nil {
+			s.withdrawControl()
 			s.stopControl("control_end")
 		}
 	case wire.SignalPeerLeft:
+		r.withdraw()
 		r.endSession(nil, "professor left")
 		r.dropWarm(nil)
 	case wire.SignalKicked:

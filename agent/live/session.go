@@ -55,8 +55,10 @@ type session struct {
 	screens []capture.Screen
 	current int
 	ctrl    *input.Controller
-	sessCh  *rtc.Channel
-	closed  bool
+	// askCancel withdraws the pending control question (ConsentAsk).
+	askCancel context.CancelFunc
+	sessCh    *rtc.Channel
+	closed    bool
 	// Local candidates wait until the answer is sent: the console cannot
 	// add a candidate before it has the answer.
 	answered bool
@@ -349,7 +351,7 @@ func (s *session) publishLocked() {
 	}
 	m := s.media
 	m.Camera = s.camSeen && s.profCam != wire.MediaOff && s.profCam != wire.MediaMissing
-	s.r.setState(State{Mode: s.mode, Professor: s.professor, Media: m})
+	s.r.setState(State{Mode: s.mode, Professor: s.professor, Media: m, Screen: s.screens[s.current].Rect})
 }
 
 func (s *session) setMuted(m bool) {
@@ -468,14 +470,15 @@ func (s *session) startControl() {
 	s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(true)})
 }
 
-func (s *session) stopControl(reason string) {
+// stopControl ends control if it is on (and says whether it was).
+func (s *session) stopControl(reason string) bool {
 	s.mu.Lock()
 	ctrl := s.ctrl
 	s.ctrl = nil
 	closed := s.closed
 	s.mu.Unlock()
 	if ctrl == nil {
-		return
+		return false
 	}
 	if err := ctrl.Close(); err != nil {
 		s.log.Warn("releasing input", "err", err)
@@ -484,6 +487,7 @@ func (s *session) stopControl(reason string) {
 		s.setMode(Viewed)
 		s.sendSession(wire.SessionMessage{Type: wire.SessionControlState, Accepted: ptr(false), Reason: reason})
 	}
+	return true
 }
 
 func (s *session) releaseAll() {
@@ -609,6 +613,7 @@ func (s *session) selectScreen(i int) error {
 	s.screens, s.current = screens, i
 	ctrl := s.ctrl
 	scr := s.screenRect()
+	s.publishLocked() // the panel moves off the newly streamed monitor
 	s.mu.Unlock()
 	old, ok := s.prep.setCapturer(capt)
 	if !ok { // the session closed meanwhile

@@ -6,7 +6,8 @@
 // Headless settings come from flags or DIDACTO_* environment variables (flag wins):
 // DIDACTO_SERVER, DIDACTO_LECTURE, DIDACTO_INTERVAL, DIDACTO_WIDTH,
 // DIDACTO_QUALITY, DIDACTO_EMAIL, DIDACTO_PASSWORD (prefer the environment
-// for the password: flags show in the process list), DIDACTO_TOKEN_FILE.
+// for the password: flags show in the process list), DIDACTO_TOKEN_FILE,
+// DIDACTO_CONSENT (which the admin's system file may lock).
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/didacto/didacto/agent/client"
+	"github.com/didacto/didacto/agent/config"
 	"github.com/didacto/didacto/agent/headless"
 	"github.com/didacto/didacto/agent/live"
 	"github.com/didacto/didacto/agent/monitor"
@@ -69,6 +71,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	fs.String("system-config", "", "admin settings file (default: the OS's system path)")
 	fs.Bool("live", true, "headless: accept 1:1 live sessions (screen stream, remote control) from the lecture's professor")
 	fs.String("audio", "auto", "live-session sound: auto, off, or a sound system (pulseaudio, alsa, wasapi, coreaudio, …)")
+	fs.String("consent", "notify", "live sessions: notify (the student is shown who views or controls) or ask (the student accepts viewing and control, each within 20 s; headless: refused); the admin file may lock it")
 	fs.Bool("ice-loopback", false, "live sessions over loopback only (tests and benchmarks with the professor on this machine)")
 	fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +107,11 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
 		return 2
 	}
+	consent, err := headlessConsent(fs, systemConfig)
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
 
 	var store client.TokenStore = &client.MemoryStore{}
 	if p := v.GetString("token-file"); p != "" {
@@ -127,13 +135,17 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 		fmt.Fprintln(stderr, "didacto-agent: --audio:", err)
 		return 2
 	}
+	if consent == live.ConsentAsk && v.GetBool("live") {
+		log.Warn("consent is ask and the headless agent has no window to ask the student in: every live session will be refused (consent_unavailable)")
+	}
 	var liveHook func(context.Context, wire.Lecture, wire.User) error
 	if v.GetBool("live") {
 		server := v.GetString("server")
 		liveHook = func(ctx context.Context, lec wire.Lecture, me wire.User) error {
 			r, err := live.New(live.Config{Server: server, AllowHTTP: v.GetBool("allow-http"), Tokens: api, LectureID: lec.ID, StudentID: me.ID,
 				Audio: sound, NoAudio: !soundOn, LoopbackOnly: v.GetBool("ice-loopback"),
-				Logger: log.With("component", "live"),
+				Consent: consent, // Ask is nil: under ask, every session is refused, and the log says why
+				Logger:  log.With("component", "live"),
 				OnState: func(s live.State) {
 					// Headless has no banner: the log is where a session shows.
 					log.Info("live session", "state", s.Mode, "professor", s.Professor,
@@ -164,4 +176,46 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// systemOptions are the config layers for this run: the admin's system
+// file (the caller's, the OS's, or a --system-config that passes
+// config.CheckAdminFile), the user's file, DIDACTO_* and the flags.
+func systemOptions(fs *pflag.FlagSet, systemConfig string) (config.Options, error) {
+	opts := config.DefaultOptions(fs)
+	if systemConfig != "" {
+		opts.SystemFile = systemConfig
+	} else if p, _ := fs.GetString("system-config"); p != "" {
+		if err := config.CheckAdminFile(p, opts.SystemFile); err != nil {
+			return opts, fmt.Errorf("--system-config: %w", err)
+		}
+		opts.SystemFile = p
+	}
+	return opts, nil
+}
+
+// consentSetting reads and checks the consent policy.
+func consentSetting(cfg *config.Config) (live.Consent, error) {
+	c, err := live.ParseConsent(cfg.String(config.KeyConsent))
+	if err != nil {
+		return 0, fmt.Errorf("--consent (DIDACTO_CONSENT, or consent in the admin file): %w", err)
+	}
+	return c, nil
+}
+
+// headlessConsent is the consent policy of a headless run: flags and
+// DIDACTO_CONSENT, unless the admin's system file locks it (the policy
+// protects whoever sits at the PC, whichever mode runs). The user's tray
+// file is not read: headless settings are flags and the environment.
+func headlessConsent(fs *pflag.FlagSet, systemConfig string) (live.Consent, error) {
+	opts, err := systemOptions(fs, systemConfig)
+	if err != nil {
+		return 0, err
+	}
+	opts.UserFile = ""
+	cfg, err := config.Load(opts)
+	if err != nil {
+		return 0, err
+	}
+	return consentSetting(cfg)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,32 @@ func TestEnvironmentConfigures(t *testing.T) {
 	// The server URL from the environment is used (and rejected).
 	if code := run(context.Background(), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "not a url") {
 		t.Errorf("env: %d %q", code, errb.String())
+	}
+}
+
+// TestConsentSetting: a consent that is not notify or ask is a clear
+// error, from a flag, the environment or the admin's file, and a consent
+// the admin locks wins over the flag (headless too).
+func TestConsentSetting(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--headless", "--consent", "maybe"}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), "--consent") || !strings.Contains(errb.String(), "notify or ask") {
+		t.Errorf("--consent maybe: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	t.Setenv("DIDACTO_CONSENT", "always")
+	if code := run(context.Background(), []string{"--headless"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `"always"`) {
+		t.Errorf("DIDACTO_CONSENT=always: %d %q", code, errb.String())
+	}
+	t.Setenv("DIDACTO_CONSENT", "")
+	errb.Reset()
+	admin := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(admin, []byte("consent: sometimes\nlocked: [consent]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := runAgent(context.Background(), []string{"--headless", "--consent", "notify"}, &out, &errb, admin); code != 2 || !strings.Contains(errb.String(), `"sometimes"`) {
+		t.Errorf("locked consent in the admin file: %d %q", code, errb.String())
 	}
 }

@@ -39,17 +39,17 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 			return 2
 		}
 	}
-	opts := config.DefaultOptions(fs)
-	if systemConfig != "" {
-		opts.SystemFile = systemConfig
-	} else if p, _ := fs.GetString("system-config"); p != "" {
-		if err := config.CheckAdminFile(p, opts.SystemFile); err != nil {
-			fmt.Fprintln(stderr, "didacto-agent: --system-config:", err)
-			return 2
-		}
-		opts.SystemFile = p
+	opts, err := systemOptions(fs, systemConfig)
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
 	}
 	cfg, err := config.Load(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	consent, err := consentSetting(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent:", err)
 		return 2
@@ -129,10 +129,17 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 		return 2
 	}
 	agentLive := &liveRunner{agent: agent, allowHTTP: cfg.Bool(config.KeyAllowHTTP), log: log, sound: sound, noSound: !soundOn, loopback: v.GetBool("ice-loopback"),
+		consent: consent,
 		camera: func(img *image.YCbCr) {
 			if u != nil {
 				u.CameraFrame(img)
 			}
+		},
+		ask: func(ctx context.Context, q app.Question) bool {
+			if u == nil {
+				return false
+			}
+			return u.Ask(ctx, q)
 		}}
 	agent.UseLive(agentLive)
 	auto, autoErr := app.DefaultAutostart()
@@ -144,7 +151,7 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 	defer stopAgent()
 	u, err = ui.New(fa, tr, ui.Options{
 		Agent: agent, Settings: cfg, Autostart: autostart,
-		Screens: listScreens, Version: version.Version, Logger: log,
+		Screens: listScreens, Monitors: listMonitors, Version: version.Version, Logger: log,
 		Quit: fa.Quit,
 	})
 	if err != nil {
@@ -194,6 +201,24 @@ func listScreens() []string {
 	return out
 }
 
+// listMonitors is the desktop's monitors, for placing the live panel.
+func listMonitors() []ui.Monitor {
+	src, err := capture.New(capture.Options{Screen: capture.AllScreens})
+	if err != nil {
+		return nil
+	}
+	defer src.Close()
+	ss, err := src.Screens()
+	if err != nil {
+		return nil
+	}
+	out := make([]ui.Monitor, len(ss))
+	for i, s := range ss {
+		out[i] = ui.Monitor{Rect: s.Rect, Primary: s.Primary}
+	}
+	return out
+}
+
 // liveRunner runs agent/live's signaling runner for the monitored lecture,
 // reports its state to the tray and hands the professor's camera to it.
 type liveRunner struct {
@@ -203,7 +228,9 @@ type liveRunner struct {
 	sound     audio.Options
 	noSound   bool
 	loopback  bool
+	consent   live.Consent
 	camera    func(*image.YCbCr)
+	ask       func(context.Context, app.Question) bool // the live panel's question
 
 	mu    sync.Mutex
 	muted bool
@@ -216,8 +243,12 @@ func (l *liveRunner) RunLive(ctx context.Context, lec wire.Lecture, student wire
 		LectureID: lec.ID, StudentID: student.ID,
 		Audio: l.sound, NoAudio: l.noSound, LoopbackOnly: l.loopback,
 		OnCamera: l.camera,
-		Logger:   l.log.With("component", "live"),
-		OnState:  func(s live.State) { report(appLive(s)) },
+		Consent:  l.consent,
+		Ask: func(ctx context.Context, q live.Question) bool {
+			return l.ask(ctx, app.Question{Control: q.Control, Professor: q.Professor, Deadline: q.Deadline})
+		},
+		Logger:  l.log.With("component", "live"),
+		OnState: func(s live.State) { report(appLive(s)) },
 	})
 	if err != nil {
 		return err
@@ -244,6 +275,26 @@ func (l *liveRunner) SetMuted(m bool) {
 	}
 }
 
+// EndSession ends the live session for the student (banner, tray menu).
+func (l *liveRunner) EndSession(ctx context.Context) {
+	if r := l.runner(); r != nil {
+		r.EndSession(ctx)
+	}
+}
+
+// EndControl takes remote control back for the student.
+func (l *liveRunner) EndControl(ctx context.Context) {
+	if r := l.runner(); r != nil {
+		r.EndControl(ctx)
+	}
+}
+
+func (l *liveRunner) runner() *live.Runner {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur
+}
+
 func appLive(s live.State) app.Live {
 	m := app.LiveNone
 	switch s.Mode {
@@ -256,7 +307,7 @@ func appLive(s live.State) app.Live {
 		return map[live.Device]app.Device{live.DeviceOn: app.DeviceOn, live.DeviceMuted: app.DeviceMuted,
 			live.DeviceMissing: app.DeviceMissing}[d]
 	}
-	return app.Live{Mode: m, Professor: s.Professor, Microphone: dev(s.Media.Microphone), Speaker: dev(s.Media.Speaker),
+	return app.Live{Mode: m, Professor: s.Professor, Screen: s.Screen, Microphone: dev(s.Media.Microphone), Speaker: dev(s.Media.Speaker),
 		Camera: s.Media.Camera, ProfessorMuted: s.Media.ProfessorMuted}
 }
 

@@ -28,7 +28,10 @@ import (
 // professor's camera (Chrome's green test picture, checked on the X screen
 // from outside) with their name; the page hears the student; the
 // professor's voice plays on the student's speakers; the panel goes away
-// when the professor ends the session.
+// when the professor ends the session. The X screen is two monitors (where
+// xrandr can make them): the panel opens on the one that is not streamed,
+// so the professor never sees it in their view; with one monitor, at its
+// right side, off the centre.
 func TestTrayLiveMediaWithConsole(t *testing.T) {
 	node := testenv.LookPath(t, "node")
 	chromium := testenv.LookPath(t, "chromium")
@@ -37,7 +40,22 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "playwright-core")); err != nil {
 		testenv.Missing(t, "playwright-core not installed in tests/e2e (run scripts/setup.sh)")
 	}
-	d := testenv.StartXvfb(t, "1280x720x24")
+	d := testenv.StartXvfb(t, "2560x720x24")
+	// The agent streams the first monitor (none is primary): LEFT.
+	streamed, other := image.Rect(0, 0, 1280, 720), image.Rect(1280, 0, 2560, 720)
+	twoMonitors := true
+	for _, args := range [][]string{
+		{"--setmonitor", "LEFT", "1280/340x720/190+0+0", "none"},
+		{"--setmonitor", "RIGHT", "1280/340x720/190+1280+0", "none"},
+	} {
+		c := exec.Command("xrandr", args...)
+		c.Env = d.Env()
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Logf("one monitor: xrandr cannot define monitors here: %v %s", err, out)
+			twoMonitors, streamed = false, image.Rect(0, 0, 2560, 720)
+			break
+		}
+	}
 	pa := testenv.StartPulse(t, 440)
 
 	srv := servertest.Start(t)
@@ -111,8 +129,8 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	expect("live") // the page decodes the screen and hears the student
 
 	logHas("camera and sound", `mode=viewed professor="Prof Kim" microphone=on speaker=on camera=true`)
-	// The live panel on the X screen (a splash window: centred); the
-	// camera is below the message strip, centred in the panel.
+	// The live panel on the X screen, with the camera below the message
+	// strip and the stop buttons, centred in the panel.
 	win := ""
 	for deadline := time.Now().Add(20 * time.Second); win == ""; {
 		c := exec.Command(xdotool, "search", "--onlyvisible", "--name", "^DIDACTO live$")
@@ -132,7 +150,7 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	for {
 		panel = geometry(t, xdotool, d, win)
 		shot = grab(t, d.Name)
-		cam := image.Rect(100, 60, 380, 260).Add(panel.Min).Intersect(panel)
+		cam := image.Rect(60, 120, panel.Dx()-60, 300).Add(panel.Min).Intersect(panel)
 		g := greenShare(shot, cam)
 		if g > 0.5 && panel.Dy() > 280 {
 			break
@@ -145,6 +163,14 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	save(t, shot.SubImage(panel), "agent-e2e-live-camera")
+	centre := image.Pt(streamed.Min.X+streamed.Dx()/2, streamed.Min.Y+streamed.Dy()/2)
+	switch {
+	case twoMonitors && !panel.In(other):
+		t.Errorf("the panel %v is not on the monitor that is not streamed %v", panel, other)
+	case !twoMonitors && (centre.In(panel) || panel.Min.X < centre.X):
+		t.Errorf("the panel %v is not at the right side of %v", panel, streamed)
+	}
+	save(t, shot, "agent-e2e-live-panel-screen")
 
 	// The professor's voice (the fake microphone's beeps) on the speakers.
 	rec := pa.RecordSpeaker(t, 3*time.Second)
@@ -207,7 +233,7 @@ func geometry(t *testing.T, xdotool string, d *testenv.Display, win string) imag
 // grab captures the whole X screen.
 func grab(t *testing.T, display string) *image.RGBA {
 	t.Helper()
-	c, err := capture.New(capture.Options{Screen: 0, Display: display})
+	c, err := capture.New(capture.Options{Screen: capture.AllScreens, Display: display})
 	if err != nil {
 		t.Fatal(err)
 	}

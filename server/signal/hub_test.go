@@ -147,6 +147,45 @@ func TestStudentLeaveEndsProfessorSession(t *testing.T) {
 	agent.expect(wire.SignalPeerJoined)
 }
 
+// TestStudentLeaveGivesReason: a student's leave with a reason (refused,
+// ended by the student) reaches the professor as peer_left's code and the
+// audit log; an unknown code, or one from the professor, is a plain leave.
+func TestStudentLeaveGivesReason(t *testing.T) {
+	w := newWorld(t)
+	r := memReplica(t, w, Config{})
+	agent := dial(t, r, w.stu)
+	console := dial(t, r, w.prof)
+	for _, tc := range []struct{ code, want string }{
+		{wire.CodeConsentRefused, wire.CodeConsentRefused},
+		{wire.CodeStudentEnded, wire.CodeStudentEnded},
+		{"made_up", wire.CodeStudentLeft},
+	} {
+		agent.joinOK(w.lecture, w.stu, wire.RoleStudent)
+		console.joinOK(w.lecture, w.stu, wire.RoleProfessor)
+		agent.expect(wire.SignalPeerJoined)
+		agent.send(wire.SignalMessage{Type: wire.SignalLeave, Code: tc.code})
+		if m := console.expect(wire.SignalPeerLeft); m.Code != tc.want {
+			t.Fatalf("leave with %q: peer_left code %q, want %q", tc.code, m.Code, tc.want)
+		}
+	}
+	eventually(t, "an audited leave with the reason", func() bool {
+		for _, a := range w.audits(t, w.lecture) {
+			if a.Action == AuditLeave && a.ActorID == w.stu.ID && strings.Contains(a.Detail, wire.CodeConsentRefused) {
+				return true
+			}
+		}
+		return false
+	})
+	// The professor's own leave keeps professor_left whatever code it sends.
+	agent.joinOK(w.lecture, w.stu, wire.RoleStudent)
+	console.joinOK(w.lecture, w.stu, wire.RoleProfessor)
+	agent.expect(wire.SignalPeerJoined)
+	console.send(wire.SignalMessage{Type: wire.SignalLeave, Code: wire.CodeStudentEnded})
+	if m := agent.expect(wire.SignalPeerLeft); m.Code != wire.CodeProfessorLeft {
+		t.Fatalf("professor's leave: peer_left code %q", m.Code)
+	}
+}
+
 func TestStudentDropEndsProfessorSession(t *testing.T) {
 	w := newWorld(t)
 	r := memReplica(t, w, Config{})

@@ -187,6 +187,13 @@ func (s *session) handle(it inbound) {
 			s.fail(wire.CodeNotJoined, "not in a room")
 			return
 		}
+		// A student may say why (refused, ended by them): the professor
+		// is told that instead of a plain student_left, and the audit
+		// log keeps it.
+		if s.slot.Role == wire.RoleStudent && wire.StudentReason(m.Code) {
+			s.leaveWith("left: "+m.Code, m.Code, true)
+			return
+		}
 		s.leave("left", true)
 	case wire.SignalOffer, wire.SignalAnswer, wire.SignalCandidate:
 		s.relay(m)
@@ -452,7 +459,11 @@ func (s *session) peerLeft(m wire.SignalMessage) {
 }
 
 // leave releases the slot (only if still ours) and, with notify, tells the peer.
-func (s *session) leave(reason string, notify bool) {
+func (s *session) leave(reason string, notify bool) { s.leaveWith(reason, "", notify) }
+
+// leaveWith is leave whose peer_left carries code (empty: student_left
+// or professor_left, by the seat).
+func (s *session) leaveWith(reason, code string, notify bool) {
 	if !s.joined {
 		return
 	}
@@ -482,9 +493,11 @@ func (s *session) leave(reason string, notify bool) {
 	if err != nil || !ok {
 		return
 	}
-	code := wire.CodeStudentLeft
-	if slot.Role == wire.RoleProfessor {
-		code = wire.CodeProfessorLeft
+	if code == "" {
+		code = wire.CodeStudentLeft
+		if slot.Role == wire.RoleProfessor {
+			code = wire.CodeProfessorLeft
+		}
 	}
 	msg := wire.SignalMessage{Type: wire.SignalPeerLeft, Code: code, Epoch: me.Epoch, Message: reason,
 		LectureID: slot.LectureID, StudentID: slot.StudentID,

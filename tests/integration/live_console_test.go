@@ -153,3 +153,72 @@ func logFields(line string) map[string]string {
 	}
 	return m
 }
+
+// TestConsoleShowsWhyTheAgentRefused: a real headless agent under the lab
+// policy consent: ask has nobody to ask, so it refuses the live session
+// before any frame (and logs why); the real console tells the professor
+// that reason, not a plain "the student left".
+func TestConsoleShowsWhyTheAgentRefused(t *testing.T) {
+	bin := agentBinary(t)
+	node := testenv.LookPath(t, "node")
+	chromium := testenv.LookPath(t, "chromium")
+	e2eDir, _ := filepath.Abs("../e2e")
+	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "playwright-core")); err != nil {
+		testenv.Missing(t, "playwright-core not installed in tests/e2e (run scripts/setup.sh)")
+	}
+	disp := testenv.StartXvfb(t, "640x480x24")
+	in := servertest.Start(t)
+	class := in.ActiveClass(t, "Prof Consent", "Student Consent", "Consent")
+	prof, stud, l := class.Prof, class.Student, class.Lecture
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	agent := exec.CommandContext(ctx, bin, "--headless", "--server", in.URL, "--interval", "1s", "--audio", "off")
+	agent.Env = append(disp.Env(), "DIDACTO_EMAIL="+stud.User.Email, "DIDACTO_PASSWORD="+servertest.Password, "DIDACTO_CONSENT=ask")
+	ap, err := testenv.StartProc(agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ap.Stop(5 * time.Second)
+		if t.Failed() {
+			t.Logf("agent output:\n%s", ap.Output())
+		}
+	})
+	for {
+		var audit wire.Page[wire.AuditRecord]
+		prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/audit", l.ID), nil, &audit)
+		seated := false
+		for _, a := range audit.Items {
+			seated = seated || (a.Action == "join" && a.ActorID == stud.User.ID)
+		}
+		if seated {
+			break
+		}
+		if ctx.Err() != nil || ap.Exited() {
+			t.Fatalf("the agent never joined its room:\n%s", ap.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, "live-consent.mjs"))
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "BASE_URL="+in.URL, "EMAIL="+prof.User.Email,
+		"PASSWORD="+servertest.Password, "LECTURE_ID="+strconv.FormatInt(l.ID, 10),
+		"STUDENT_ID="+strconv.FormatInt(stud.User.ID, 10), "EXPECT=has no window to ask in",
+		"SCREENSHOT_DIR="+os.Getenv("DIDACTO_SCREENSHOT_DIR"))
+	cmd.WaitDelay = 5 * time.Second
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err = cmd.Run()
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		t.Log(line)
+	}
+	if err != nil {
+		t.Fatalf("live-consent.mjs: %v", err)
+	}
+	for _, want := range []string{"every live session will be refused", "live session refused: consent is ask"} {
+		if !strings.Contains(ap.Output(), want) {
+			t.Errorf("the agent's log does not say %q:\n%s", want, ap.Output())
+		}
+	}
+}

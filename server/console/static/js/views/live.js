@@ -10,6 +10,9 @@ const modsOf = (e) => (e.shiftKey ? 1 : 0) | (e.ctrlKey ? 2 : 0) | (e.altKey ? 4
 const buttons = ['left', 'middle', 'right'];
 // Signaling errors after which the room is gone; others are reported only.
 const fatal = new Set(['forbidden', 'not_found', 'lecture_inactive', 'not_member', 'not_joined', 'service_unavailable', 'internal_error']);
+// Why the student's side ended the session (peer_left code) or control
+// (control_state reason): docs/protocol.md, consent.
+const studentReasons = new Set(['student_ended', 'consent_refused', 'consent_timeout', 'consent_unavailable']);
 
 export async function view(ctx) {
   const { t } = ctx;
@@ -107,6 +110,8 @@ class LiveSession {
     this.voiceMeter = h('meter', { id: 'live-voice', min: 0, max: 0.3, low: 0.01, value: 0 });
     this.controlNote = h('p', { id: 'live-control-note', class: 'note', hidden: true }, t('live.control.on'));
     this.mediaNote = h('p', { id: 'live-media-note', class: 'warn', hidden: true });
+    // Why control ended on the student's side (they took it back, or said no).
+    this.controlEndNote = h('p', { id: 'live-control-end', class: 'note', role: 'status', hidden: true });
     // What of the student's sound works (their agent's media message).
     this.studentMedia = h('p', { id: 'live-student-media', class: 'note', role: 'status', hidden: true });
     this.endBtn = h('button', { type: 'button', class: 'danger', id: 'live-end', onclick: () => this.end() }, t('live.end'));
@@ -123,7 +128,7 @@ class LiveSession {
         h('a', { href: `#/lectures/${this.lectureId}` }, lecture.title), ' / ',
         h('a', { href: `#/lectures/${this.lectureId}/monitor` }, t('lecture.monitor'))),
       this.titleRow, this.statusEl, this.errorEl, this.toolbar,
-      this.controlNote, this.mediaNote, this.studentMedia, this.stage, this.audio);
+      this.controlNote, this.controlEndNote, this.mediaNote, this.studentMedia, this.stage, this.audio);
     this.toolbarParent = section;
     return section;
   }
@@ -131,12 +136,12 @@ class LiveSession {
   status(key) { this.statusEl.textContent = this.t(key); }
 
   // fail explains why the session cannot go on and offers a retry.
-  fail(key, detail) {
+  fail(key, detail, params) {
     if (this.closed) return;
     this.teardown();
     this.status('live.ended');
     this.placeholder.textContent = this.t('live.ended');
-    clear(this.errorEl).append(h('p', {}, this.t(key) + (detail ? ` (${detail})` : '')),
+    clear(this.errorEl).append(h('p', {}, this.t(key, params) + (detail ? ` (${detail})` : '')),
       h('button', { type: 'button', id: 'live-retry', onclick: () => this.retry() }, this.t('common.retry')));
     this.errorEl.hidden = false;
   }
@@ -206,7 +211,10 @@ class LiveSession {
         this.fail('live.err.taken_over');
         break;
       case 'peer_left':
-        this.fail('live.err.student_left');
+        // The student's agent may say why it ended (consent, or the
+        // student's End button); an unknown code is a plain leave.
+        if (studentReasons.has(m.code)) this.fail('live.end.' + m.code, '', { name: this.name });
+        else this.fail('live.err.student_left');
         break;
       default:
     }
@@ -316,9 +324,16 @@ class LiveSession {
     } else if (m.type === 'media') {
       this.showStudentMedia(m);
     } else if (m.type === 'control_state') {
+      const known = studentReasons.has(m.reason);
       if (!m.accepted && this.controlling) {
         this.stopControl(false);
-        this.ctx.app.notify(this.t('live.control.refused', { reason: m.reason || '' }), true);
+        if (!known) this.ctx.app.notify(this.t('live.control.refused', { reason: m.reason || '' }), true);
+      }
+      // The student's own word stays on the page (control_end on the
+      // socket may have stopped control already).
+      if (!m.accepted && known) {
+        this.controlEndNote.textContent = this.t('live.control.end.' + m.reason, { name: this.name });
+        this.controlEndNote.hidden = false;
       }
     }
   }
@@ -362,6 +377,7 @@ class LiveSession {
   // Remote control ---------------------------------------------------------
 
   startControl() {
+    this.controlEndNote.hidden = true;
     this.send({ type: 'control_start' });
     this.controlling = true;
     this.controlBtn.textContent = this.t('live.control.stop');
