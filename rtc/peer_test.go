@@ -98,6 +98,20 @@ func connect(t *testing.T, pc *webrtc.PeerConnection, peer *Peer, remote <-chan 
 			_ = peer.AddCandidate(b)
 		}
 	})
+	offerAnswer(t, pc, peer)
+	go func() {
+		for c := range remote {
+			var init webrtc.ICECandidateInit
+			if json.Unmarshal(c, &init) == nil && init.Candidate != "" {
+				_ = pc.AddICECandidate(init)
+			}
+		}
+	}()
+}
+
+// offerAnswer has pc offer and peer answer.
+func offerAnswer(t *testing.T, pc *webrtc.PeerConnection, peer *Peer) {
+	t.Helper()
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -112,14 +126,6 @@ func connect(t *testing.T, pc *webrtc.PeerConnection, peer *Peer, remote <-chan 
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for c := range remote {
-			var init webrtc.ICECandidateInit
-			if json.Unmarshal(c, &init) == nil && init.Candidate != "" {
-				_ = pc.AddICECandidate(init)
-			}
-		}
-	}()
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

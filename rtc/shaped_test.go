@@ -46,20 +46,7 @@ func shapedPair(t *testing.T, cfg PeerConfig, down netem.Shape) (*Peer, *netem.R
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { peer.Close() })
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := peer.Answer(offer.SDP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatal(err)
-	}
+	offerAnswer(t, pc, peer)
 	var c webrtc.ICECandidateInit
 	select {
 	case c = <-cands:

@@ -185,15 +185,7 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 }
 
 func listScreens() []string {
-	src, err := capture.New(capture.Options{Screen: capture.AllScreens})
-	if err != nil {
-		return nil
-	}
-	defer src.Close()
-	ss, err := src.Screens()
-	if err != nil {
-		return nil
-	}
+	ss := desktopScreens()
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = fmt.Sprintf("%d: %s %dx%d", s.Index+1, s.Name, s.Rect.Dx(), s.Rect.Dy())
@@ -203,6 +195,17 @@ func listScreens() []string {
 
 // listMonitors is the desktop's monitors, for placing the live panel.
 func listMonitors() []ui.Monitor {
+	ss := desktopScreens()
+	out := make([]ui.Monitor, len(ss))
+	for i, s := range ss {
+		out[i] = ui.Monitor{Rect: s.Rect, Primary: s.Primary}
+	}
+	return out
+}
+
+// desktopScreens lists the screens; none when the display cannot be read
+// (the tray then offers no choice and places the panel by default).
+func desktopScreens() []capture.Screen {
 	src, err := capture.New(capture.Options{Screen: capture.AllScreens})
 	if err != nil {
 		return nil
@@ -212,11 +215,7 @@ func listMonitors() []ui.Monitor {
 	if err != nil {
 		return nil
 	}
-	out := make([]ui.Monitor, len(ss))
-	for i, s := range ss {
-		out[i] = ui.Monitor{Rect: s.Rect, Primary: s.Primary}
-	}
-	return out
+	return ss
 }
 
 // liveRunner runs agent/live's signaling runner for the monitored lecture,
