@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,9 +25,18 @@ func (r *Redis) URL() string { return "redis://" + r.Addr + "/0" }
 // the test ends.
 func StartRedis(tb testing.TB) *Redis {
 	tb.Helper()
-	r := &Redis{bin: LookPath(tb, "redis-server"), port: FreePort(tb), dir: tb.TempDir()}
-	r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
-	if err := r.Start(); err != nil {
+	r := &Redis{bin: LookPath(tb, "redis-server"), dir: tb.TempDir()}
+	// A free port can be taken by another process before redis binds it
+	// (parallel test binaries): then try another one.
+	var err error
+	for range 3 {
+		r.port = FreePort(tb)
+		r.Addr = "127.0.0.1:" + strconv.Itoa(r.port)
+		if err = r.Start(); err == nil || !strings.Contains(err.Error(), "Address already in use") {
+			break
+		}
+	}
+	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(r.Stop)
@@ -42,7 +52,7 @@ func (r *Redis) Start() error {
 		return err
 	}
 	r.proc = p
-	if err := WaitTCP(r.Addr, 10*time.Second); err != nil {
+	if err := waitTCP(r.Addr, 10*time.Second, p); err != nil {
 		p.Stop(time.Second)
 		return fmt.Errorf("redis-server: %w\n%s", err, p.Output())
 	}

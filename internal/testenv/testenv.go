@@ -68,13 +68,19 @@ func freePort() (int, error) {
 }
 
 // WaitTCP waits until addr accepts connections.
-func WaitTCP(addr string, timeout time.Duration) error {
+func WaitTCP(addr string, timeout time.Duration) error { return waitTCP(addr, timeout, nil) }
+
+// waitTCP is WaitTCP that gives up at once when p (if any) has exited.
+func waitTCP(addr string, timeout time.Duration, p *Proc) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			return nil
+		}
+		if p != nil && p.Exited() {
+			return fmt.Errorf("waiting for %s: the process exited", addr)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("waiting for %s: %w", addr, err)
