@@ -60,29 +60,7 @@ func TestConsoleLiveSessionWithRealAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ap.Stop(5 * time.Second)
-		if t.Failed() {
-			t.Logf("agent output:\n%s", ap.Output())
-		}
-	})
-
-	// Wait until the agent holds its seat in the room (its join is audited).
-	for {
-		var audit wire.Page[wire.AuditRecord]
-		prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/audit", l.ID), nil, &audit)
-		seated := false
-		for _, a := range audit.Items {
-			seated = seated || (a.Action == "join" && a.ActorID == stud.User.ID)
-		}
-		if seated {
-			break
-		}
-		if ctx.Err() != nil || ap.Exited() {
-			t.Fatalf("the agent never joined its room:\n%s", ap.Output())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitSeated(ctx, t, ap, prof, l.ID, stud.User.ID)
 	// With no window manager, keys go to the X focus: give it to the terminal
 	// as a person's earlier click would have (the page's click lands there too).
 	focus := exec.Command(xdotool, "search", "--sync", "--class", "xterm", "windowfocus", "--sync")
@@ -179,27 +157,7 @@ func TestConsoleShowsWhyTheAgentRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ap.Stop(5 * time.Second)
-		if t.Failed() {
-			t.Logf("agent output:\n%s", ap.Output())
-		}
-	})
-	for {
-		var audit wire.Page[wire.AuditRecord]
-		prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/audit", l.ID), nil, &audit)
-		seated := false
-		for _, a := range audit.Items {
-			seated = seated || (a.Action == "join" && a.ActorID == stud.User.ID)
-		}
-		if seated {
-			break
-		}
-		if ctx.Err() != nil || ap.Exited() {
-			t.Fatalf("the agent never joined its room:\n%s", ap.Output())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitSeated(ctx, t, ap, prof, l.ID, stud.User.ID)
 	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, "live-consent.mjs"))
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "BASE_URL="+in.URL, "EMAIL="+prof.User.Email,
@@ -220,5 +178,31 @@ func TestConsoleShowsWhyTheAgentRefused(t *testing.T) {
 		if !strings.Contains(ap.Output(), want) {
 			t.Errorf("the agent's log does not say %q:\n%s", want, ap.Output())
 		}
+	}
+}
+
+// waitSeated stops the agent process at cleanup (showing its output if the
+// test failed) and waits until it holds its seat in the lecture's room
+// (its join is audited).
+func waitSeated(ctx context.Context, t *testing.T, ap *testenv.Proc, prof *servertest.Client, lectureID, studentID int64) {
+	t.Helper()
+	t.Cleanup(func() {
+		ap.Stop(5 * time.Second)
+		if t.Failed() {
+			t.Logf("agent output:\n%s", ap.Output())
+		}
+	})
+	for {
+		var audit wire.Page[wire.AuditRecord]
+		prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/audit", lectureID), nil, &audit)
+		for _, a := range audit.Items {
+			if a.Action == "join" && a.ActorID == studentID {
+				return
+			}
+		}
+		if ctx.Err() != nil || ap.Exited() {
+			t.Fatalf("the agent never joined its room:\n%s", ap.Output())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
