@@ -79,6 +79,9 @@ func TestConsoleLiveSession(t *testing.T) {
 	if ag.bad != "" {
 		t.Errorf("a message failed the wire decoders: %s", ag.bad)
 	}
+	if ag.early > 0 {
+		t.Errorf("%d control events reached the agent before it said control was on (lost on a real agent)", ag.early)
+	}
 	if ag.micTrack == 0 {
 		t.Errorf("the professor's microphone track never arrived")
 	}
@@ -98,6 +101,9 @@ type agent struct {
 	sawKeyA        bool
 	bad            string
 	micTrack       int
+	session        *webrtc.DataChannel // the session channel, once open
+	controlOn      bool                // control_state accepted was sent
+	early          int                 // control events before that
 }
 
 func startAgent(t *testing.T, ctx context.Context, base, token string, lectureID, studentID int64) *agent {
@@ -180,6 +186,25 @@ func startAgent(t *testing.T, ctx context.Context, base, token string, lectureID
 				}
 			case wire.SignalControl:
 				ag.control(m.Control)
+			case wire.SignalControlStart:
+				// As the agent does once its injector is ready: the console
+				// holds input until it hears this.
+				// 400 ms late, as a busy agent or a student's yes can be:
+				// what the professor does meanwhile must not be lost.
+				time.AfterFunc(400*time.Millisecond, func() {
+					ag.mu.Lock()
+					dc := ag.session
+					ag.controlOn = true
+					ag.mu.Unlock()
+					if dc != nil {
+						b, _ := json.Marshal(wire.SessionMessage{Type: wire.SessionControlState, Accepted: &[]bool{true}[0]})
+						_ = dc.SendText(string(b))
+					}
+				})
+			case wire.SignalControlEnd:
+				ag.mu.Lock()
+				ag.controlOn = false
+				ag.mu.Unlock()
 			}
 		}
 	}()
@@ -218,6 +243,9 @@ func (ag *agent) answer(api *webrtc.API, sdp string, send func(wire.SignalMessag
 			}
 			ag.mu.Unlock()
 			if label == wire.SessionChannel {
+				ag.mu.Lock()
+				ag.session = dc
+				ag.mu.Unlock()
 				current := 0
 				b, _ := json.Marshal(wire.SessionMessage{Type: wire.SessionScreens, Current: &current, Screens: []wire.SessionScreen{
 					{Index: 0, Name: "DP-1", Width: 1920, Height: 1080, Primary: true},
@@ -270,6 +298,10 @@ func (ag *agent) control(b []byte) {
 	defer ag.mu.Unlock()
 	if err != nil {
 		ag.bad = fmt.Sprintf("%s: %v", b, err)
+		return
+	}
+	if !ag.controlOn && ev.Type != wire.ControlReleaseAll {
+		ag.early++ // the real agent drops these: control is not on yet
 		return
 	}
 	ag.events[ev.Type]++

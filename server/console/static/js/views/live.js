@@ -44,6 +44,8 @@ class LiveSession {
     this.channels = {};
     this.local = null;
     this.controlling = false;
+    this.accepted = false; // the agent said control is on
+    this.held = []; // input held until it does
     this.closed = false;
     this.seq = 0;
     this.pendingCandidates = [];
@@ -324,6 +326,7 @@ class LiveSession {
     } else if (m.type === 'media') {
       this.showStudentMedia(m);
     } else if (m.type === 'control_state') {
+      if (m.accepted && this.controlling) this.controlAccepted();
       const known = studentReasons.has(m.reason);
       if (!m.accepted && this.controlling) {
         this.stopControl(false);
@@ -380,6 +383,11 @@ class LiveSession {
     this.controlEndNote.hidden = true;
     this.send({ type: 'control_start' });
     this.controlling = true;
+    // Until the agent says control is on (its injector ready, or the
+    // student said yes), input is held here, not lost: a professor who
+    // clicks and types at once loses no keys.
+    this.accepted = false;
+    this.held = [];
     this.controlBtn.textContent = this.t('live.control.stop');
     this.controlBtn.setAttribute('aria-pressed', 'true');
     this.controlNote.hidden = false;
@@ -387,8 +395,19 @@ class LiveSession {
     this.video.focus();
   }
 
+  // controlAccepted sends what was held while the agent got ready.
+  controlAccepted() {
+    if (this.accepted) return;
+    this.accepted = true;
+    const held = this.held || [];
+    this.held = [];
+    held.forEach((ev) => this.emit(ev));
+  }
+
   stopControl(tell = true) {
     if (!this.controlling) return;
+    this.held = [];
+    this.accepted = true; // release_all goes out at once
     this.emit({ type: 'release_all' });
     if (tell) this.send({ type: 'control_end' });
     this.controlling = false;
@@ -401,6 +420,13 @@ class LiveSession {
   }
 
   emit(ev) {
+    if (this.controlling && !this.accepted) {
+      // Held until control is on: the last move stands for all of them.
+      const last = this.held[this.held.length - 1];
+      if (ev.type === 'move' && last && last.type === 'move') this.held[this.held.length - 1] = ev;
+      else if (this.held.length < 500) this.held.push(ev);
+      return;
+    }
     ev.t = Date.now();
     const json = JSON.stringify(ev);
     const ch = ev.type === 'move' ? this.channels.moves : this.channels.keys;
