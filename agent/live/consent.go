@@ -210,7 +210,13 @@ func (r *Runner) EndControl(ctx context.Context) {
 	r.mu.Lock()
 	s := r.cur
 	r.mu.Unlock()
-	if s != nil {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	on := s.ctrl != nil
+	s.mu.Unlock()
+	if on { // otherwise there is nothing to take back (and nothing to audit)
 		s.endControl(ctx, wire.CodeStudentEnded)
 	}
 }
