@@ -130,7 +130,14 @@ func (r *Runner) askView(ctx context.Context, offer wire.SignalMessage) {
 			r.log.Warn("starting live session", "err", err)
 			return
 		}
-		if s := r.session(offer.Epoch); s != nil {
+		s := r.session(offer.Epoch)
+		if s != nil && actx.Err() != nil {
+			// Withdrawn while it started (the professor left, another
+			// offer came): its endSession found nothing to end yet.
+			r.endSession(s, "withdrawn while starting")
+			return
+		}
+		if s != nil {
 			for _, c := range held {
 				if err := s.peer.AddCandidate(c); err != nil {
 					r.log.Debug("remote candidate", "err", err)
