@@ -98,6 +98,7 @@ type agent struct {
 	sawKeyA        bool
 	bad            string
 	micTrack       int
+	sess           *webrtc.DataChannel // the session channel, once open
 }
 
 func startAgent(t *testing.T, ctx context.Context, base, token string, lectureID, studentID int64) *agent {
@@ -180,6 +181,18 @@ func startAgent(t *testing.T, ctx context.Context, base, token string, lectureID
 				}
 			case wire.SignalControl:
 				ag.control(m.Control)
+			case wire.SignalControlStart:
+				// The second control_start: the student takes control back
+				// at once (the agent's Take back control), as the agent
+				// tells it: control_state with the reason, and control_end.
+				ag.mu.Lock()
+				second, dc := ag.signals[wire.SignalControlStart] == 2, ag.sess
+				ag.mu.Unlock()
+				if second && dc != nil {
+					b, _ := json.Marshal(wire.SessionMessage{Type: wire.SessionControlState, Accepted: new(bool), Reason: wire.CodeStudentEnded})
+					_ = dc.SendText(string(b))
+					send(wire.SignalMessage{Type: wire.SignalControlEnd})
+				}
 			}
 		}
 	}()
@@ -218,6 +231,9 @@ func (ag *agent) answer(api *webrtc.API, sdp string, send func(wire.SignalMessag
 			}
 			ag.mu.Unlock()
 			if label == wire.SessionChannel {
+				ag.mu.Lock()
+				ag.sess = dc
+				ag.mu.Unlock()
 				current := 0
 				b, _ := json.Marshal(wire.SessionMessage{Type: wire.SessionScreens, Current: &current, Screens: []wire.SessionScreen{
 					{Index: 0, Name: "DP-1", Width: 1920, Height: 1080, Primary: true},
