@@ -110,3 +110,23 @@ func FuzzDecodeSignal(f *testing.F) {
 		}
 	})
 }
+
+// TestLeaveWithReason: a student's leave may carry its reason in code,
+// which every decoder (this one and older servers') accepts; StudentReason
+// knows exactly the documented ones.
+func TestLeaveWithReason(t *testing.T) {
+	m, err := DecodeSignal([]byte(`{"v":1,"type":"leave","code":"consent_refused"}`))
+	if err != nil || m.Code != CodeConsentRefused {
+		t.Fatalf("leave with a code: %+v %v", m, err)
+	}
+	for _, c := range []string{CodeStudentEnded, CodeConsentRefused, CodeConsentTimeout, CodeConsentUnavailable} {
+		if !StudentReason(c) {
+			t.Errorf("%s is not a student reason", c)
+		}
+	}
+	for _, c := range []string{"", CodeStudentLeft, CodeProfessorLeft, "consent"} {
+		if StudentReason(c) {
+			t.Errorf("%q is a student reason", c)
+		}
+	}
+}

@@ -130,7 +130,14 @@ func (r *Runner) askView(ctx context.Context, offer wire.SignalMessage) {
 			r.log.Warn("starting live session", "err", err)
 			return
 		}
-		if s := r.session(offer.Epoch); s != nil {
+		s := r.session(offer.Epoch)
+		if s != nil && actx.Err() != nil {
+			// Withdrawn while it started (the professor left, another
+			// offer came): its endSession found nothing to end yet.
+			r.endSession(s, "withdrawn while starting")
+			return
+		}
+		if s != nil {
 			for _, c := range held {
 				if err := s.peer.AddCandidate(c); err != nil {
 					r.log.Debug("remote candidate", "err", err)
@@ -210,7 +217,13 @@ func (r *Runner) EndControl(ctx context.Context) {
 	r.mu.Lock()
 	s := r.cur
 	r.mu.Unlock()
-	if s != nil {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	on := s.ctrl != nil
+	s.mu.Unlock()
+	if on { // otherwise there is nothing to take back (and nothing to audit)
 		s.endControl(ctx, wire.CodeStudentEnded)
 	}
 }

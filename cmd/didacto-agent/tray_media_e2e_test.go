@@ -27,8 +27,9 @@ import (
 // Chromium with its fake camera and microphone. The live panel shows the
 // professor's camera (Chrome's green test picture, checked on the X screen
 // from outside) with their name; the page hears the student; the
-// professor's voice plays on the student's speakers; the panel goes away
-// when the professor ends the session. The X screen is two monitors (where
+// professor's voice plays on the student's speakers; the student ends the
+// session with the panel's button, the console says so, and the panel goes
+// away. The X screen is two monitors (where
 // xrandr can make them): the panel opens on the one that is not streamed,
 // so the professor never sees it in their view; with one monitor, at its
 // right side, off the centre.
@@ -90,7 +91,7 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "BASE_URL="+srv.URL, "EMAIL="+prof.User.Email,
 		"PASSWORD="+servertest.Password, "LECTURE_ID="+strconv.FormatInt(lec.ID, 10),
-		"STUDENT_ID="+strconv.FormatInt(stud.User.ID, 10))
+		"STUDENT_ID="+strconv.FormatInt(stud.User.ID, 10), "STUDENT_NAME="+stud.User.Name)
 	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -188,11 +189,24 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 		t.Errorf("%d loud 20 ms windows on the student's speakers in 3 s", loud)
 	}
 
-	if _, err := io.WriteString(stdin, "end\n"); err != nil {
+	// The student ends the session with the panel's End session button
+	// (the red one below the strip), clicked on the X screen; the console
+	// says the student ended it.
+	if _, err := io.WriteString(stdin, "student-ends\n"); err != nil {
 		t.Fatal(err)
 	}
+	btn := redBox(shot, image.Rect(panel.Min.X, panel.Min.Y+40, panel.Max.X, panel.Max.Y))
+	if btn.Dx() < 40 || btn.Dy() < 16 {
+		t.Fatalf("no End session button in the panel %v (red area %v)", panel, btn)
+	}
+	at := btn.Min.Add(btn.Size().Div(2))
+	click := exec.Command(xdotool, "mousemove", "--sync", strconv.Itoa(at.X), strconv.Itoa(at.Y), "click", "1")
+	click.Env = d.Env()
+	if out, err := click.CombinedOutput(); err != nil {
+		t.Fatalf("clicking End session: %v %s", err, out)
+	}
 	expect("ended")
-	logHas("session over", `msg="live session ended"`)
+	logHas("session over", `msg="live session ended" component=live why="ended by the student"`)
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		c := exec.Command(xdotool, "search", "--onlyvisible", "--name", "^DIDACTO live$")
 		c.Env = d.Env()
@@ -210,6 +224,22 @@ func TestTrayLiveMediaWithConsole(t *testing.T) {
 			t.Log(l)
 		}
 	}
+}
+
+// redBox bounds the strongly red pixels of img within r (the panel's
+// danger-coloured End session button).
+func redBox(img *image.RGBA, r image.Rectangle) image.Rectangle {
+	box := image.Rectangle{}
+	r = r.Intersect(img.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := img.RGBAAt(x, y)
+			if c.R > 200 && c.G < 110 && c.B < 110 {
+				box = box.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	return box
 }
 
 // geometry is a window's place on the screen (xdotool getwindowgeometry).

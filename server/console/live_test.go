@@ -187,10 +187,23 @@ func startAgent(t *testing.T, ctx context.Context, base, token string, lectureID
 			case wire.SignalControl:
 				ag.control(m.Control)
 			case wire.SignalControlStart:
-				// As the agent does once its injector is ready: the console
-				// holds input until it hears this.
-				// 400 ms late, as a busy agent or a student's yes can be:
-				// what the professor does meanwhile must not be lost.
+				// The second control_start: the student takes control back
+				// at once (the agent's Take back control), as the agent
+				// tells it: control_state with the reason, and control_end.
+				ag.mu.Lock()
+				second, dc := ag.signals[wire.SignalControlStart] == 2, ag.session
+				if second {
+					ag.controlOn = false
+				}
+				ag.mu.Unlock()
+				if second && dc != nil {
+					b, _ := json.Marshal(wire.SessionMessage{Type: wire.SessionControlState, Accepted: new(bool), Reason: wire.CodeStudentEnded})
+					_ = dc.SendText(string(b))
+					send(wire.SignalMessage{Type: wire.SignalControlEnd})
+					break
+				}
+				// Otherwise control is on 400 ms late, as a busy agent or a
+				// student's yes can be: the console holds input until then.
 				time.AfterFunc(400*time.Millisecond, func() {
 					ag.mu.Lock()
 					dc := ag.session

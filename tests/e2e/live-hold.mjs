@@ -1,6 +1,8 @@
 // Opens a live session in the real console as the professor (Chrome's fake
-// camera and microphone) and holds it until a line arrives on stdin, then
-// ends it: the other side of a test that checks the student's machine.
+// camera and microphone) and holds it until a line arrives on stdin: "end"
+// ends it from the console; "student-ends" waits for the student to end it
+// and checks that the page says so (STUDENT_NAME). The other side of a
+// test that checks the student's machine.
 import { createInterface } from 'node:readline';
 import { launch, check, ready, go, signIn } from './lib.mjs';
 
@@ -22,11 +24,20 @@ try {
     .catch(() => { throw new Error('no voice from the student'); });
   say('live');
   const rl = createInterface({ input: process.stdin });
+  let how = '';
   for await (const line of rl) {
-    if (line.trim() === 'end') break;
+    how = line.trim();
+    if (how === 'end' || how === 'student-ends') break;
   }
-  await page.click('#live-end');
-  await ready(page);
+  if (how === 'student-ends') {
+    // The student ends it on their side: the page says who ended it.
+    await page.waitForSelector('#live-error:not([hidden])', { timeout: 30000 });
+    const text = (await page.textContent('#live-error')).trim();
+    check(text.includes(`${process.env.STUDENT_NAME} ended the live session.`), 'the page says: ' + text);
+  } else {
+    await page.click('#live-end');
+    await ready(page);
+  }
   check(errors.length === 0, 'page errors:\n' + errors.join('\n'));
   say('ended');
 } finally {

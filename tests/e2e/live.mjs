@@ -74,6 +74,13 @@ try {
   await page.waitForTimeout(500);
   await page.click('#live-control');
   check((await page.getAttribute('#live-control', 'aria-pressed')) === 'false', 'control off');
+
+  step('the student takes control back');
+  await page.click('#live-control');
+  await page.waitForSelector('#live-control-end:not([hidden])', { timeout: 15000 });
+  const took = await page.textContent('#live-control-end');
+  check(took.includes('Han Seojun took back control'), 'the page says who took control back: ' + took);
+  await page.waitForFunction(() => document.getElementById('live-control').getAttribute('aria-pressed') === 'false', null, { timeout: 15000 });
   await page.waitForTimeout(1500); // one stats sample
   await shoot(page, 'live', () => connected(page));
 

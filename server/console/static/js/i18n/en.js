@@ -131,7 +131,7 @@ export default {
 
   'live.title': 'Live session — {name}',
   'live.connecting': 'Connecting to the student…',
-  'live.waiting': 'Waiting for the student’s screen…',
+  'live.waiting': 'Waiting for the student’s screen… Where the lab asks students first, they have 20 seconds to accept.',
   'live.connected': 'Connected.',
   'live.ended': 'The session has ended.',
   'live.end': 'End session',

@@ -131,7 +131,7 @@ export default {
 
   'live.title': '실시간 세션 — {name}',
   'live.connecting': '학생에게 연결하는 중…',
-  'live.waiting': '학생 화면을 기다리는 중…',
+  'live.waiting': '학생 화면을 기다리는 중… 학생에게 먼저 묻는 실습실에서는 학생이 20초 안에 수락해야 합니다.',
   'live.connected': '연결되었습니다.',
   'live.ended': '세션이 끝났습니다.',
   'live.end': '세션 종료',
