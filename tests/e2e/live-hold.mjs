@@ -20,6 +20,11 @@ try {
     const v = document.getElementById('live-video');
     return v && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 3;
   }, null, { timeout: 45000 });
+  // The professor's camera and microphone start off: turn them on (talking
+  // is also what lets the student's voice through).
+  await page.waitForFunction(() => !document.getElementById('live-mute').disabled, null, { timeout: 15000 });
+  await page.click('#live-mute');
+  if (!(await page.isDisabled('#live-camera-toggle'))) await page.click('#live-camera-toggle');
   await page.waitForFunction(() => document.getElementById('live-voice').value > 0.02, null, { timeout: 20000 })
     .catch(() => { throw new Error('no voice from the student'); });
   say('live');
