@@ -420,6 +420,22 @@ func TestConnectionCaps(t *testing.T) {
 		}
 		return ws
 	}
+	// A native client (the agent: no Origin) is refused before the upgrade
+	// with 429; a browser (Origin) gets the socket, told why, closed 4029.
+	browser := func(c *servertest.Client) *wsConn {
+		ws, _, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + c.Token}, "Origin": {in.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	native429 := func(c *servertest.Client, who string) {
+		t.Helper()
+		_, resp, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + c.Token}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("a native client over the cap (%s): err %v resp %v", who, err, resp)
+		}
+	}
 	refused := func(ws *wsConn, who string) {
 		t.Helper()
 		m := ws.recv(ctx)
@@ -441,20 +457,24 @@ func TestConnectionCaps(t *testing.T) {
 			t.Fatalf("under the cap: %+v", m)
 		}
 	}
-	refused(dial(cl.Student), "this account")
+	refused(browser(cl.Student), "this account")
+	native429(cl.Student, "this account")
 	o := dial(other) // the fourth socket of the address
 	o.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
 	if m := o.recv(ctx); m.Type != wire.SignalPong {
 		t.Fatalf("another account under the address cap: %+v", m)
 	}
-	refused(dial(other), "your address")
+	refused(browser(other), "your address")
+	native429(other, "your address")
 	mine[0].c.Close(websocket.StatusNormalClosure, "")
 	deadline := time.Now().Add(20 * time.Second)
 	for { // the freed slot is taken again once the server has seen the close
-		ws := dial(other)
-		ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
-		if m := ws.recv(ctx); m.Type == wire.SignalPong {
-			break
+		ws, _, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + other.Token}})
+		if err == nil {
+			ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+			if m := ws.recv(ctx); m.Type == wire.SignalPong {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("a closed socket's slot was never freed")
