@@ -105,7 +105,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		go func() { defer wg.Done(); idleClient(ctx, d, u.Host, &res.IdleCut) }()
 	}
 	wsBase := "ws" + strings.TrimPrefix(cfg.Server, "http") + "/api/v1/signal"
-	wsClient := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	// Refused handshakes leave their connection reusable: keep them, so the
+	// flood does not measure loopback TCP set-up on the shared cores.
+	wsClient := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: cfg.Sockets}}
 	for i := range cfg.Sockets {
 		wg.Add(1)
 		go func() {
@@ -248,10 +250,17 @@ func socket(ctx context.Context, hc *http.Client, u, token string, held, capped 
 	for ctx.Err() == nil {
 		c, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: hc, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
 		if err != nil {
+			wait := time.Second
 			if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 				atomic.AddInt64(capped, 1) // over the cap, refused before the upgrade
+				// Like an agent, wait as asked: the flood runs on the same
+				// two cores, and a tighter loop measures the flooder, not
+				// the server.
+				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+					wait = time.Duration(s) * time.Second
+				}
 			}
-			sleep(ctx, 2*time.Second)
+			sleep(ctx, wait)
 			continue
 		}
 		atomic.AddInt64(held, 1)
