@@ -35,6 +35,7 @@ import (
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/server/signal"
+	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -663,4 +664,32 @@ func TestLogoutAndPasswordChangeEndSignIns(t *testing.T) {
 	}
 	in.NewClientFrom(t, "127.0.0.5").Login(cl.Student.User.Email, servertest.Password).Code(t, 401, wire.CodeInvalidLogin)
 	login(t, in, cl.Student.User.Email, "N3w-secret!")
+}
+
+// TestAuditRetention is the review's F7 (second half): audit rows were
+// never pruned. A server with --audit-retention deletes older rows.
+func TestAuditRetention(t *testing.T) {
+	dir := t.TempDir()
+	a := servertest.Start(t, func(c *config.Config) { c.DataDir, c.AuditRetention = dir, 0 })
+	ctx := context.Background()
+	now := time.Now()
+	for _, at := range []time.Time{now.Add(-48 * time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Minute)} {
+		if err := a.Server.Store().AppendAudit(ctx, store.AuditEntry{LectureID: 7, Action: "join", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second server on the same database, keeping an hour, prunes as it starts.
+	servertest.Start(t, func(c *config.Config) { c.DataDir, c.AuditRetention = dir, time.Hour })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		es, n, err := a.Server.Store().AuditByLecture(ctx, 7, store.PageRequest{Page: 1, Size: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 && es[0].At.After(now.Add(-time.Hour)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after pruning: %d rows %+v", n, es)
+		}
+	}
 }

@@ -213,6 +213,9 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditByLecture lists newest first.
 	AuditByLecture(ctx context.Context, lectureID int64, p PageRequest) ([]AuditEntry, int, error)
+	// DeleteAuditBefore removes the entries older than before (retention)
+	// and returns how many.
+	DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Store is everything the server persists.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/didacto/didacto/server/store"
 )
@@ -46,4 +47,13 @@ func (s *Store) AuditByLecture(ctx context.Context, lectureID int64, p store.Pag
 		return nil, 0, fmt.Errorf("listing audit of lecture %d: %w", lectureID, err)
 	}
 	return out, total, nil
+}
+
+// DeleteAuditBefore implements store.Audit.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM audit WHERE at < $1`, ts(before))
+	if err != nil {
+		return 0, fmt.Errorf("pruning audit before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return tag.RowsAffected(), nil
 }

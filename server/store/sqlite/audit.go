@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/didacto/didacto/server/store"
 )
@@ -49,4 +50,14 @@ func (s *Store) AuditByLecture(ctx context.Context, lectureID int64, p store.Pag
 		return nil, 0, fmt.Errorf("listing audit of lecture %d: %w", lectureID, err)
 	}
 	return out, total, nil
+}
+
+// DeleteAuditBefore implements store.Audit.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, ts(before))
+	if err != nil {
+		return 0, fmt.Errorf("pruning audit before %s: %w", before.Format(time.RFC3339), err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
