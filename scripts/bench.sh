@@ -7,6 +7,8 @@
 #   scripts/bench.sh load     the monitoring load test only
 #   scripts/bench.sh agent    the agent process idle-monitoring under Xvfb for 60 s
 #   scripts/bench.sh live     live sessions with headless Chromium (screen, voice, camera)
+#   scripts/bench.sh flood    500 slow clients, 3,000 idle connections and 3,000 websockets from one
+#                             address while a second address probes /healthz (didacto-floodgen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -97,5 +99,32 @@ if [ "$what" = all ] || [ "$what" = live ]; then
   go test -run '^$' -bench 'Chromium(Session|Shaped)' -benchtime 1x -count 2 ./agent/live/ 2>&1 |
     grep -E '^(Benchmark|ok|FAIL)|per second|msg="live session start"' | tee -a "$out"
   go test -run '^$' -bench 'Legibility' -benchtime 1x ./rtc/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)' | tee -a "$out"
+fi
+if [ "$what" = all ] || [ "$what" = flood ]; then
+  tmp=$(mktemp -d)
+  pids=()
+  cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+  trap cleanup EXIT
+  CGO_ENABLED=0 go build -o "$tmp/didacto-server" ./cmd/didacto-server
+  go build -o "$tmp/didacto-floodgen" ./cmd/didacto-floodgen
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$tmp/didacto-server" --addr "127.0.0.1:$port" --data-dir "$tmp/data" --log-level error &
+  spid=$!
+  pids+=($spid)
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+  # The flood (from 127.0.0.1) and the probe (from 127.0.0.2) are separate
+  # processes: thousands of flooding goroutines would slow a probe in theirs.
+  "$tmp/didacto-floodgen" --server "http://127.0.0.1:$port" --no-probe --duration "${FLOOD:-45s}" \
+    --server-pid "$spid" >"$tmp/flood.txt" 2>&1 &
+  fpid=$!
+  pids+=($fpid)
+  sleep 15 # accounts made, the flood up, slow clients past their first read timeout
+  echo -n "flood probe from a second address (load $(cut -d' ' -f1-3 /proc/loadavg)): " | tee -a "$out"
+  "$tmp/didacto-floodgen" --server "http://127.0.0.1:$port" --slow 0 --idle 0 --sockets 0 \
+    --duration "${PROBE:-20s}" | tee -a "$out"
+  wait "$fpid" || true
+  echo -n "flood itself: " | tee -a "$out"
+  tee -a "$out" <"$tmp/flood.txt"
+  cleanup; trap - EXIT
 fi
 echo "raw results appended to $out"

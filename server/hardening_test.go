@@ -35,6 +35,7 @@ import (
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/server/signal"
+	"github.com/didacto/didacto/server/store"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -420,6 +421,22 @@ func TestConnectionCaps(t *testing.T) {
 		}
 		return ws
 	}
+	// A native client (the agent: no Origin) is refused before the upgrade
+	// with 429; a browser (Origin) gets the socket, told why, closed 4029.
+	browser := func(c *servertest.Client) *wsConn {
+		ws, _, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + c.Token}, "Origin": {in.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	native429 := func(c *servertest.Client, who string) {
+		t.Helper()
+		_, resp, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + c.Token}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("a native client over the cap (%s): err %v resp %v", who, err, resp)
+		}
+	}
 	refused := func(ws *wsConn, who string) {
 		t.Helper()
 		m := ws.recv(ctx)
@@ -441,20 +458,24 @@ func TestConnectionCaps(t *testing.T) {
 			t.Fatalf("under the cap: %+v", m)
 		}
 	}
-	refused(dial(cl.Student), "this account")
+	refused(browser(cl.Student), "this account")
+	native429(cl.Student, "this account")
 	o := dial(other) // the fourth socket of the address
 	o.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
 	if m := o.recv(ctx); m.Type != wire.SignalPong {
 		t.Fatalf("another account under the address cap: %+v", m)
 	}
-	refused(dial(other), "your address")
+	refused(browser(other), "your address")
+	native429(other, "your address")
 	mine[0].c.Close(websocket.StatusNormalClosure, "")
 	deadline := time.Now().Add(20 * time.Second)
 	for { // the freed slot is taken again once the server has seen the close
-		ws := dial(other)
-		ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
-		if m := ws.recv(ctx); m.Type == wire.SignalPong {
-			break
+		ws, _, err := dialWS(t, ctx, wsURL, http.Header{"Authorization": {"Bearer " + other.Token}})
+		if err == nil {
+			ws.send(ctx, wire.SignalMessage{Type: wire.SignalPing})
+			if m := ws.recv(ctx); m.Type == wire.SignalPong {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("a closed socket's slot was never freed")
@@ -643,4 +664,32 @@ func TestLogoutAndPasswordChangeEndSignIns(t *testing.T) {
 	}
 	in.NewClientFrom(t, "127.0.0.5").Login(cl.Student.User.Email, servertest.Password).Code(t, 401, wire.CodeInvalidLogin)
 	login(t, in, cl.Student.User.Email, "N3w-secret!")
+}
+
+// TestAuditRetention is the review's F7 (second half): audit rows were
+// never pruned. A server with --audit-retention deletes older rows.
+func TestAuditRetention(t *testing.T) {
+	dir := t.TempDir()
+	a := servertest.Start(t, func(c *config.Config) { c.DataDir, c.AuditRetention = dir, 0 })
+	ctx := context.Background()
+	now := time.Now()
+	for _, at := range []time.Time{now.Add(-48 * time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Minute)} {
+		if err := a.Server.Store().AppendAudit(ctx, store.AuditEntry{LectureID: 7, Action: "join", At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second server on the same database, keeping an hour, prunes as it starts.
+	servertest.Start(t, func(c *config.Config) { c.DataDir, c.AuditRetention = dir, time.Hour })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		es, n, err := a.Server.Store().AuditByLecture(ctx, 7, store.PageRequest{Page: 1, Size: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 && es[0].At.After(now.Add(-time.Hour)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after pruning: %d rows %+v", n, es)
+		}
+	}
 }

@@ -185,7 +185,34 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		s.Close()
 		return nil, err
 	}
+	if cfg.AuditRetention > 0 {
+		pctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.pruneAudit(pctx, cfg.AuditRetention, time.Hour) }()
+		s.closers = append(s.closers, func() { stop(); <-done })
+	}
 	return s, nil
+}
+
+// pruneAudit deletes audit rows older than keep, at once and then every
+// period, until ctx ends: the log would otherwise grow for ever.
+func (s *Server) pruneAudit(ctx context.Context, keep, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		n, err := s.store.DeleteAuditBefore(ctx, time.Now().Add(-keep))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.Warn("pruning the audit log", "err", err)
+		case n > 0:
+			s.logger.Info("audit log pruned", "rows", n, "older_than", keep.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // routeRecorder remembers every registered pattern (for the OpenAPI test).

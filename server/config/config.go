@@ -49,6 +49,8 @@ type Config struct {
 	// JoinCooldown is how long a rejected student waits before asking to
 	// join the same lecture again.
 	JoinCooldown time.Duration
+	// AuditRetention: audit rows older than this are pruned (0: kept).
+	AuditRetention time.Duration
 	// MetricsToken, when set, is the bearer token /metrics asks for; without
 	// it /metrics answers loopback clients only.
 	MetricsToken string
@@ -110,6 +112,7 @@ func Load(args []string) (Config, error) {
 	fs.Int("max-streams-per-user", 8, "monitoring event streams one account may hold open on a replica")
 	fs.Int("max-streams-per-address", 200, "monitoring event streams one client address may hold open on a replica")
 	fs.Duration("join-cooldown", 10*time.Minute, "how long a rejected student waits before asking to join the same lecture again (0: no wait)")
+	fs.String("audit-retention", "180d", "audit rows older than this are deleted, hourly (e.g. 90d, 720h; 0: keep them all)")
 	fs.StringSlice("trusted-proxies", nil, "load balancers (addresses or CIDRs) whose X-Forwarded-For names the client for per-address limits")
 	fs.String("metrics-token", "", "bearer token for /metrics (without it /metrics answers loopback clients only)")
 	fs.String("portone-v1-key", "", "PortOne V1 REST API key (imp_key)")
@@ -165,6 +168,13 @@ func Load(args []string) (Config, error) {
 			V1PG: v.GetString("portone-v1-pg"), V1SDKURL: v.GetString("portone-v1-sdk-url"),
 			V2SDKURL: v.GetString("portone-v2-sdk-url"),
 		},
+	}
+	if r := v.GetString("audit-retention"); r != "0" && r != "" {
+		d, err := parsePeriod(r)
+		if err != nil {
+			return Config{}, fmt.Errorf("--audit-retention %q: %w", r, err)
+		}
+		c.AuditRetention = d
 	}
 	plans, err := loadPlans(v)
 	if err != nil {
@@ -277,6 +287,9 @@ func (c Config) Validate() error {
 		if m.n < 1 || m.n > 100_000 {
 			errs = append(errs, fmt.Errorf("--%s %d: must be between 1 and 100000", m.name, m.n))
 		}
+	}
+	if c.AuditRetention != 0 && c.AuditRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("--audit-retention %s: must be 0 (keep) or at least 1h", c.AuditRetention))
 	}
 	if c.JoinCooldown < 0 || c.JoinCooldown > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("--join-cooldown %s: must be between 0 and 168h", c.JoinCooldown))

@@ -114,3 +114,20 @@ func TestTURNSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditRetention(t *testing.T) {
+	for arg, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "720h": 720 * time.Hour, "0": 0} {
+		c, err := Load([]string{"--audit-retention", arg})
+		if err != nil || c.AuditRetention != want {
+			t.Errorf("--audit-retention %s = %s, %v; want %s", arg, c.AuditRetention, err, want)
+		}
+	}
+	if c, err := Load(nil); err != nil || c.AuditRetention != 180*24*time.Hour {
+		t.Errorf("default retention %s, %v", c.AuditRetention, err)
+	}
+	for _, bad := range []string{"10m", "soon", "-1d"} {
+		if _, err := Load([]string{"--audit-retention", bad}); err == nil {
+			t.Errorf("--audit-retention %s accepted", bad)
+		}
+	}
+}

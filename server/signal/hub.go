@@ -167,28 +167,43 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, httpx.Errorf(http.StatusForbidden, wire.CodeForbidden, "no signaling role"))
 		return
 	}
-	// Accept answers 403 itself when the Origin is neither the request's host
-	// nor allowed by a pattern.
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
-	if err != nil {
-		h.log.Info("signal: upgrade refused", "user", id.UserID, "err", err)
-		return
-	}
-	conn.SetReadLimit(h.cfg.MaxMessageBytes)
 	release, full, ok := h.conns.Acquire(limit.Cap{Key: "user:" + strconv.FormatInt(id.UserID, 10), Max: h.cfg.MaxPerUser},
 		limit.Cap{Key: "addr:" + httpx.AddrKey(httpx.ClientAddr(r)), Max: h.cfg.MaxPerAddress})
+	var over string
 	if !ok {
 		who := "this account"
 		if strings.HasPrefix(full, "addr:") {
 			who = "your address"
 		}
+		over = "too many signaling sockets for " + who
 		h.log.Info("signal: socket over the cap", "user", id.UserID, "cap", full)
-		msg := "too many signaling sockets for " + who
-		b, _ := json.Marshal(wire.SignalMessage{V: wire.ProtocolVersion, Type: wire.SignalError, Code: wire.CodeRateLimited, Message: msg})
+		// A native client (no Origin) reads the handshake's status: refuse
+		// before the upgrade, which costs the server least. A browser sees
+		// only close codes, so it gets a socket that says why and closes.
+		if r.Header.Get("Origin") == "" {
+			e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "%s", over)
+			e.RetryAfter = 5 * time.Second
+			httpx.WriteProblem(w, r, e)
+			return
+		}
+	}
+	// Accept answers 403 itself when the Origin is neither the request's host
+	// nor allowed by a pattern.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
+	if err != nil {
+		if release != nil {
+			release()
+		}
+		h.log.Info("signal: upgrade refused", "user", id.UserID, "err", err)
+		return
+	}
+	conn.SetReadLimit(h.cfg.MaxMessageBytes)
+	if over != "" {
+		b, _ := json.Marshal(wire.SignalMessage{V: wire.ProtocolVersion, Type: wire.SignalError, Code: wire.CodeRateLimited, Message: over})
 		wctx, cancel := context.WithTimeout(r.Context(), h.cfg.WriteTimeout)
 		_ = conn.Write(wctx, websocket.MessageText, b)
 		cancel()
-		conn.Close(CloseTooManySockets, msg)
+		conn.Close(CloseTooManySockets, over)
 		return
 	}
 	defer release()

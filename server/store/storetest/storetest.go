@@ -1018,6 +1018,16 @@ func testAudit(t *testing.T, s store.Store) {
 	if n != 6 || es[0].Action != "leave" || es[0].ActorID != 0 {
 		t.Fatalf("newest = %d %+v", n, es)
 	}
+	// Retention: entries before the cut go, in every lecture; later ones stay.
+	gone, err := s.DeleteAuditBefore(ctx, t0.Add(2*time.Second))
+	noErr(t, "DeleteAuditBefore", err)
+	if gone != 3 { // join and takeover of l, join of the other lecture
+		t.Fatalf("DeleteAuditBefore removed %d, want 3", gone)
+	}
+	es, n, _ = s.AuditByLecture(ctx, l.ID, store.PageRequest{Page: 1, Size: 10})
+	if n != 4 || es[len(es)-1].Action != "control_start" {
+		t.Fatalf("after pruning = %d %+v", n, es)
+	}
 }
 
 func testAuditRetention(t *testing.T, s store.Store) {
