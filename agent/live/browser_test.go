@@ -167,9 +167,17 @@ func servePageWith(tb testing.TB, relay http.HandlerFunc) *httptest.Server {
 // professor: the video decodes in the page, the page's mouse and keyboard
 // reach the X server, and keys held when the page closes are released.
 func TestLiveSessionWithChromium(t *testing.T) {
+	// 720p, and 1080p: control events are injected while the largest
+	// stream a lab screen sends flows.
+	for _, size := range []struct{ w, h int }{{1280, 720}, {1920, 1080}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) { liveSessionWithChromium(t, size.w, size.h) })
+	}
+}
+
+func liveSessionWithChromium(t *testing.T, w, h int) {
 	xdotool := testenv.LookPath(t, "xdotool")
 	xterm := testenv.LookPath(t, "xterm")
-	d := testenv.StartXvfb(t, "1280x720x24")
+	d := testenv.StartXvfb(t, fmt.Sprintf("%dx%dx24", w, h))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
@@ -206,14 +214,14 @@ func TestLiveSessionWithChromium(t *testing.T) {
 		FirstMs       float64
 	}
 	b.eval(`({width: document.getElementById('v').videoWidth, height: document.getElementById('v').videoHeight, firstMs: S.firstFrame - S.t0})`, &video)
-	if video.Width != 1280 || video.Height != 720 {
-		t.Errorf("video %dx%d, want 1280x720", video.Width, video.Height)
+	if video.Width != w || video.Height != h {
+		t.Errorf("video %dx%d, want %dx%d", video.Width, video.Height, w, h)
 	}
 	t.Logf("page start → first decoded frame: %.0f ms", video.FirstMs)
 	b.call(`await page.waitForFunction(async () => { const s = await pc.getStats(); let n = 0; s.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video') n = r.framesDecoded; }); return n >= 5; }, null, {timeout: 20000});`)
 	var screens wire.SessionMessage
 	b.eval(`S.screens`, &screens)
-	if len(screens.Screens) != 1 || screens.Screens[0].Width != 1280 {
+	if len(screens.Screens) != 1 || screens.Screens[0].Width != w {
 		t.Errorf("screens %+v", screens)
 	}
 
@@ -221,13 +229,13 @@ func TestLiveSessionWithChromium(t *testing.T) {
 	st.wait(t, live.State{Mode: live.Controlled, Professor: "Prof Lee"})
 
 	// The video element is 640x360 at the page's origin: page pixel (x, y)
-	// is screen pixel (2x, 2y).
+	// is screen pixel (x*w/640, y*h/360).
 	b.call(`await page.mouse.move(320, 180);`)
-	eventually(t, "the pointer at 640,360", func() bool { x, y, _ := pointer(t, d.Name); return x == 640 && y == 360 })
+	eventually(t, "the pointer at the centre", func() bool { x, y, _ := pointer(t, d.Name); return x == w/2 && y == h/2 })
 	b.call(`await page.mouse.move(160, 90); await page.mouse.down();`)
-	eventually(t, "button 1 down at 320,180", func() bool {
+	eventually(t, "button 1 down at a quarter", func() bool {
 		x, y, m := pointer(t, d.Name)
-		return x == 320 && y == 180 && m&xproto.ButtonMask1 != 0
+		return x == w/4 && y == h/4 && m&xproto.ButtonMask1 != 0
 	})
 	b.call(`await page.mouse.up();`)
 	eventually(t, "button 1 up", func() bool { _, _, m := pointer(t, d.Name); return m&xproto.ButtonMask1 == 0 })
