@@ -159,14 +159,23 @@ windows() {
   echo "== windows agent $VERSION"
   local w=$build/windows env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++)
   # The agent's C libraries, cross-built, found through pkg-config.
-  local deps pcdirs=()
+  local deps prefixes=() pcdirs=()
   deps=$(env "${env[@]}" go list -deps ./cmd/didacto-agent)
-  if grep -qx 'github.com/didacto/didacto/rtc/vp8' <<<"$deps"; then pcdirs+=("$(mingw_libvpx)/lib/pkgconfig"); fi
-  if grep -qx 'github.com/didacto/didacto/rtc/opus' <<<"$deps"; then pcdirs+=("$(mingw_libopus)/lib/pkgconfig"); fi
-  if [ ${#pcdirs[@]} -gt 0 ]; then
-    local pcpath
+  if grep -qx 'github.com/didacto/didacto/rtc/vp8' <<<"$deps"; then prefixes+=("$(mingw_libvpx)"); fi
+  if grep -qx 'github.com/didacto/didacto/rtc/opus' <<<"$deps"; then prefixes+=("$(mingw_libopus)"); fi
+  if [ ${#prefixes[@]} -gt 0 ]; then
+    local pcpath p cflags="-O2 -g" ldflags="-O2 -g"
+    for p in "${prefixes[@]}"; do
+      pcdirs+=("$p/lib/pkgconfig")
+      cflags+=" -I$p/include"
+      ldflags+=" -L$p/lib"
+    done
     pcpath=$(IFS=:; echo "${pcdirs[*]}")
-    env+=(PKG_CONFIG_LIBDIR="$pcpath" PKG_CONFIG_PATH="$pcpath")
+    # The same directories in CGO_CFLAGS/CGO_LDFLAGS as well: go's build
+    # cache does not key on pkg-config's output, so without them a cached
+    # package built from another checkout links against that checkout's
+    # (maybe deleted) library directory.
+    env+=(PKG_CONFIG_LIBDIR="$pcpath" PKG_CONFIG_PATH="$pcpath" CGO_CFLAGS="$cflags" CGO_LDFLAGS="$ldflags")
   fi
   # -extldflags=-static: winpthread and libgcc go into the .exe, which then
   # imports only Windows' own DLLs.
