@@ -149,6 +149,7 @@ class LiveSession {
   }
 
   retry() {
+    this.studentEnded = false;
     this.errorEl.hidden = true;
     this.closed = false;
     this.status('live.connecting');
@@ -205,6 +206,9 @@ class LiveSession {
         if (this.controlling) this.stopControl(false);
         break;
       case 'error':
+        // A student who just refused or ended leaves the room: an offer
+        // that crossed their leave finds nobody, which must not hide why.
+        if (m.code === 'student_not_connected' && this.studentEnded) break;
         if (m.code === 'student_not_connected' || m.code === 'taken_over') this.fail('live.err.' + m.code);
         else if (fatal.has(m.code)) this.fail(this.ctx.i18n.has('err.' + m.code) ? 'err.' + m.code : 'live.err.socket', m.message);
         else if (m.code !== 'rate_limited') this.ctx.app.notify(m.message || m.code, true);
@@ -215,8 +219,10 @@ class LiveSession {
       case 'peer_left':
         // The student's agent may say why it ended (consent, or the
         // student's End button); an unknown code is a plain leave.
-        if (studentReasons.has(m.code)) this.fail('live.end.' + m.code, '', { name: this.name });
-        else this.fail('live.err.student_left');
+        if (studentReasons.has(m.code)) {
+          this.studentEnded = true;
+          this.fail('live.end.' + m.code, '', { name: this.name });
+        } else this.fail('live.err.student_left');
         break;
       default:
     }
