@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/didacto/didacto/internal/procstat"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -120,9 +120,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case <-time.After(3 * time.Second):
 	case <-ctx.Done():
 	}
-	var before procSample
+	var before procstat.Sample
 	if cfg.ServerPID > 0 {
-		before, _ = readProc(cfg.ServerPID)
+		before, _ = procstat.Read(cfg.ServerPID)
 	}
 	var lat []time.Duration
 	var errs int
@@ -132,9 +132,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		lat, errs = probe(ctx, cfg, u.Host)
 	}
 	if cfg.ServerPID > 0 {
-		if after, err := readProc(cfg.ServerPID); err == nil {
-			res.ServerCPUPercent = 100 * float64(after.cpu-before.cpu) / float64(after.at.Sub(before.at))
-			res.ServerRSSMiB = after.rssMiB
+		if after, err := procstat.Read(cfg.ServerPID); err == nil {
+			res.ServerCPUPercent = 100 * float64(after.CPU-before.CPU) / float64(after.At.Sub(before.At))
+			res.ServerRSSMiB = after.RSSMiB
 		}
 	}
 	res.SocketsHeld = atomic.LoadInt64(&held)
@@ -324,35 +324,4 @@ func pct(ds []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	return ds[min(len(ds)-1, int(float64(len(ds))*p))]
-}
-
-type procSample struct {
-	cpu    time.Duration
-	rssMiB float64
-	at     time.Time
-}
-
-// readProc reads utime+stime and VmRSS of pid (Linux).
-func readProc(pid int) (procSample, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procSample{}, err
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	if len(f) < 13 {
-		return procSample{}, errors.New("short /proc stat")
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const ticks = 100 // USER_HZ on Linux
-	s := procSample{cpu: time.Duration(ut+st) * time.Second / ticks, at: time.Now()}
-	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-				s.rssMiB = kb / 1024
-			}
-		}
-	}
-	return s, nil
 }

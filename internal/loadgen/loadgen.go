@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -18,13 +17,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/didacto/didacto/internal/procstat"
 	"github.com/didacto/didacto/wire"
 )
 
@@ -187,15 +186,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for i := 0; i < cfg.Consoles; i++ {
 		go watch(runCtx, hc, prof, lec.ID, measureFrom, rec)
 	}
-	cpu0c := make(chan procSample, 1) // the server's CPU when measuring starts
+	cpu0c := make(chan procstat.Sample, 1) // the server's CPU when measuring starts
 	if cfg.ServerPID > 0 {
 		go func() {
 			select {
 			case <-time.After(cfg.Warmup):
-				s, _ := readProc(cfg.ServerPID)
+				s, _ := procstat.Read(cfg.ServerPID)
 				cpu0c <- s
 			case <-runCtx.Done():
-				cpu0c <- procSample{}
+				cpu0c <- procstat.Sample{}
 			}
 		}()
 	}
@@ -215,9 +214,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.UploadsPerSec = float64(res.Uploads) / cfg.Duration.Seconds()
 	if cfg.ServerPID > 0 {
 		cpu0 := <-cpu0c
-		if cpu1, err := readProc(cfg.ServerPID); err == nil && cpu0.at.After(start) {
-			res.ServerCPUPercent = 100 * (cpu1.cpu - cpu0.cpu).Seconds() / cpu1.at.Sub(cpu0.at).Seconds()
-			res.ServerRSSMiB = cpu1.rssMiB
+		if cpu1, err := procstat.Read(cfg.ServerPID); err == nil && cpu0.At.After(start) {
+			res.ServerCPUPercent = 100 * (cpu1.CPU - cpu0.CPU).Seconds() / cpu1.At.Sub(cpu0.At).Seconds()
+			res.ServerRSSMiB = cpu1.RSSMiB
 		}
 	}
 	return res, nil
@@ -324,39 +323,6 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[min(len(s)-1, int(float64(len(s))*p))]
-}
-
-type procSample struct {
-	cpu    time.Duration
-	rssMiB float64
-	at     time.Time
-}
-
-// readProc reads utime+stime and VmRSS of pid (Linux).
-func readProc(pid int) (procSample, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procSample{}, err
-	}
-	// Fields after the command name, which may contain spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	if len(f) < 13 {
-		return procSample{}, errors.New("short /proc stat")
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const ticks = 100 // USER_HZ on Linux
-	s := procSample{cpu: time.Duration(ut+st) * time.Second / ticks, at: time.Now()}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err == nil {
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-				s.rssMiB = kb / 1024
-			}
-		}
-	}
-	return s, nil
 }
 
 // ScreenJPEG draws a desktop-like picture (title bar, text lines of varying
