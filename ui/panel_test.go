@@ -55,6 +55,7 @@ type panelFixture struct {
 func newPanel(t *testing.T, language string, monitors []Monitor) *panelFixture {
 	t.Helper()
 	fa := test.NewTempApp(t)
+	//lint:ignore SA1019 the screenshots are compared in the light variant on purpose
 	fa.Settings().SetTheme(theme.LightTheme())
 	cfg, err := config.Load(config.Options{})
 	if err != nil {
