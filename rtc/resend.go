@@ -47,7 +47,6 @@ type resendLimiter struct {
 	streams map[uint32]*resendStream
 	sent    []resent // within resendWindow, oldest first
 	bytes   int      // sum of sent
-	dropped int64
 }
 
 type resendStream struct {
@@ -96,7 +95,6 @@ func (l *resendLimiter) allow(st *resendStream, seq uint16, size int) bool {
 	defer l.mu.Unlock()
 	now := l.now()
 	if last := st.last[seq%1024]; !last.IsZero() && now.Sub(last) < resendGap {
-		l.dropped++
 		return false
 	}
 	i := 0
@@ -107,7 +105,6 @@ func (l *resendLimiter) allow(st *resendStream, seq uint16, size int) bool {
 	l.sent = l.sent[i:]
 	budget := int(float64(l.target()) * resendShare * resendWindow.Seconds() / 8)
 	if l.bytes+size > budget {
-		l.dropped++
 		return false
 	}
 	st.last[seq%1024] = now

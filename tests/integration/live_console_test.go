@@ -70,22 +70,7 @@ func TestConsoleLiveSessionWithRealAgent(t *testing.T) {
 	}
 
 	text := "didacto-" + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
-	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, "live-real.mjs"))
-	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "BASE_URL="+in.URL, "EMAIL="+prof.User.Email,
-		"PASSWORD="+servertest.Password, "LECTURE_ID="+strconv.FormatInt(l.ID, 10),
-		"STUDENT_ID="+strconv.FormatInt(stud.User.ID, 10), "TYPE_TEXT="+text,
-		"SCREENSHOT_DIR="+os.Getenv("DIDACTO_SCREENSHOT_DIR"))
-	cmd.WaitDelay = 5 * time.Second
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	err = cmd.Run()
-	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
-		t.Log(line)
-	}
-	if err != nil {
-		t.Fatalf("live-real.mjs: %v", err)
-	}
+	runConsoleScript(ctx, t, node, chromium, e2eDir, "live-real.mjs", in.URL, prof.User.Email, l.ID, stud.User.ID, "TYPE_TEXT="+text)
 	for {
 		b, _ := os.ReadFile(out)
 		if strings.Contains(string(b), text) {
@@ -158,22 +143,7 @@ func TestConsoleShowsWhyTheAgentRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSeated(ctx, t, ap, prof, l.ID, stud.User.ID)
-	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, "live-consent.mjs"))
-	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "BASE_URL="+in.URL, "EMAIL="+prof.User.Email,
-		"PASSWORD="+servertest.Password, "LECTURE_ID="+strconv.FormatInt(l.ID, 10),
-		"STUDENT_ID="+strconv.FormatInt(stud.User.ID, 10), "EXPECT=has no window to ask in",
-		"SCREENSHOT_DIR="+os.Getenv("DIDACTO_SCREENSHOT_DIR"))
-	cmd.WaitDelay = 5 * time.Second
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	err = cmd.Run()
-	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
-		t.Log(line)
-	}
-	if err != nil {
-		t.Fatalf("live-consent.mjs: %v", err)
-	}
+	runConsoleScript(ctx, t, node, chromium, e2eDir, "live-consent.mjs", in.URL, prof.User.Email, l.ID, stud.User.ID, "EXPECT=has no window to ask in")
 	for _, want := range []string{"every live session will be refused", "live session refused: consent is ask"} {
 		if !strings.Contains(ap.Output(), want) {
 			t.Errorf("the agent's log does not say %q:\n%s", want, ap.Output())
@@ -204,5 +174,27 @@ func waitSeated(ctx context.Context, t *testing.T, ap *testenv.Proc, prof *serve
 			t.Fatalf("the agent never joined its room:\n%s", ap.Output())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// runConsoleScript runs one of tests/e2e's scripts as the professor in the
+// real console, logs what it printed, and fails the test if it failed.
+func runConsoleScript(ctx context.Context, t *testing.T, node, chromium, e2eDir, script, baseURL, email string, lectureID, studentID int64, env ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(e2eDir, script))
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium, "BASE_URL="+baseURL, "EMAIL="+email,
+		"PASSWORD="+servertest.Password, "LECTURE_ID="+strconv.FormatInt(lectureID, 10),
+		"STUDENT_ID="+strconv.FormatInt(studentID, 10), "SCREENSHOT_DIR="+os.Getenv("DIDACTO_SCREENSHOT_DIR"))
+	cmd.Env = append(cmd.Env, env...)
+	cmd.WaitDelay = 5 * time.Second
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err := cmd.Run()
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		t.Log(line)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", script, err)
 	}
 }
