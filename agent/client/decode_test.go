@@ -97,6 +97,8 @@ func FuzzDecodeError(f *testing.F) {
 		{429, "3", `{"title":"Too Many Requests","status":429,"code":"rate_limited"}`},
 		{503, "Wed, 21 Oct 2015 07:28:00 GMT", `<html>oops</html>`},
 		{500, "", ``},
+		{429, "9223372036854775807", ``}, // seconds that overflow a Duration
+		{429, "19001399000", ``},
 	} {
 		f.Add(s.status, s.ra, []byte(s.body))
 	}

@@ -64,7 +64,8 @@ func decodeError(status int, h http.Header, body []byte) *Error {
 	e := &Error{Problem: p}
 	if ra := strings.TrimSpace(h.Get("Retry-After")); ra != "" {
 		if s, err := strconv.Atoi(ra); err == nil && s > 0 {
-			e.RetryAfter = min(time.Duration(s)*time.Second, maxRetryAfter)
+			// Clamp the seconds before multiplying: a huge value would overflow.
+			e.RetryAfter = time.Duration(min(s, int(maxRetryAfter/time.Second))) * time.Second
 		} else if t, err := http.ParseTime(ra); err == nil {
 			e.RetryAfter = min(max(time.Until(t), 0), maxRetryAfter)
 		}
