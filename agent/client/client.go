@@ -184,7 +184,9 @@ func (c *Client) adoptLocked(ctx context.Context, tp wire.TokenPair) error {
 	}
 	t := Tokens{AccessToken: tp.AccessToken, RefreshToken: tp.RefreshToken, ExpiresAt: tp.ExpiresAt}
 	if t.ExpiresAt.IsZero() && tp.ExpiresIn > 0 {
-		t.ExpiresAt = time.Now().Add(time.Duration(tp.ExpiresIn) * time.Second)
+		// Bounded before the multiply; the client refreshes on 401 anyway.
+		const maxLifeSeconds = 366 * 24 * 3600
+		t.ExpiresAt = time.Now().Add(time.Duration(min(tp.ExpiresIn, maxLifeSeconds)) * time.Second)
 	}
 	c.tokens = t
 	if c.store != nil {

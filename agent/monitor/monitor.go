@@ -67,7 +67,8 @@ const (
 // ClampHints bounds a server's hints; a zero field (no hint) stays zero.
 func ClampHints(h wire.FrameHints) wire.FrameHints {
 	if h.IntervalMS > 0 {
-		h.IntervalMS = int(min(max(time.Duration(h.IntervalMS)*time.Millisecond, MinHintInterval), MaxHintInterval) / time.Millisecond)
+		// Clamp in milliseconds: converting a huge hint to a Duration would overflow.
+		h.IntervalMS = min(max(h.IntervalMS, int(MinHintInterval/time.Millisecond)), int(MaxHintInterval/time.Millisecond))
 	}
 	if h.Width > 0 {
 		h.Width = min(max(h.Width, MinHintWidth), capture.MaxWidth)

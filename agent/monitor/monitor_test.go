@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -208,6 +209,7 @@ func TestClampsHints(t *testing.T) {
 	for in, want := range map[wire.FrameHints]wire.FrameHints{
 		{IntervalMS: 1, Width: 1, Quality: 1}:                      {IntervalMS: 500, Width: 32, Quality: 10},
 		{IntervalMS: 86_400_000, Width: 5000, Quality: 99}:         {IntervalMS: 300_000, Width: capture.MaxWidth, Quality: 95},
+		{IntervalMS: math.MaxInt64 / 100}:                          {IntervalMS: 300_000}, // overflowed as a Duration
 		{IntervalMS: 2000, Width: 320, Quality: 70, Watched: true}: {IntervalMS: 2000, Width: 320, Quality: 70, Watched: true},
 		{}: {},
 	} {

@@ -174,9 +174,10 @@ func (c *V1) accessToken(ctx context.Context) (string, error) {
 	}
 	// PortOne's clock may differ from ours: keep the lifetime it grants, not
 	// its absolute expiry.
-	life := time.Duration(t.ExpiredAt-t.Now) * time.Second
-	if t.Now == 0 || life <= 0 || life > time.Hour {
-		life = 30 * time.Minute
+	secs := t.ExpiredAt - t.Now // checked in seconds: a Duration of a huge value overflows
+	life := 30 * time.Minute
+	if t.Now != 0 && secs > 0 && secs <= 3600 {
+		life = time.Duration(secs) * time.Second
 	}
 	c.token, c.expires = t.AccessToken, c.now().Add(life-min(tokenMargin, life/2))
 	return c.token, nil
