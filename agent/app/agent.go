@@ -1,11 +1,13 @@
-// Package app is the tray agent's core without any UI: the session (sign
-// in, register, sign out), the student's lectures and pending requests,
-// joining and leaving, which lecture is monitored (chosen or automatic),
-// the monitor loop, reconnection with backoff while offline, and the live
-// session state the UI must show. The UI calls its methods from any
-// goroutine and redraws from Status snapshots passed to OnChange. It also
-// holds the desktop chores that are not drawing: single instance and
-// autostart.
+// Package app is the agent's one supervisor, without any UI: the session
+// (sign in, register, sign out, signing in again when it is lost), the
+// student's lectures and pending requests, joining and leaving, which
+// lecture is monitored (chosen or automatic), the monitor loop, the live
+// runner beside it, and reconnection with backoff while offline. Both faces
+// are views of it: the tray app (package ui) calls its methods from any
+// goroutine and redraws from the Status snapshots passed to OnChange; the
+// headless mode (package headless) signs in with configured credentials and
+// logs the same snapshots. It also holds the desktop chores that are not
+// drawing: single instance and autostart.
 package app
 
 import (
@@ -19,7 +21,6 @@ import (
 	"time"
 
 	"github.com/didacto/didacto/agent/client"
-	"github.com/didacto/didacto/agent/headless"
 	"github.com/didacto/didacto/agent/monitor"
 	"github.com/didacto/didacto/wire"
 )
@@ -113,11 +114,15 @@ type Status struct {
 	Muted    bool   // the student muted their microphone (kept across sessions)
 }
 
-// TokenStore is the client's store plus a view of the live tokens.
-type TokenStore interface {
-	client.TokenStore
-	Current() client.Tokens
+// clearer is a token store that can remove what it keeps (the keyring
+// store); others are cleared by saving no tokens.
+type clearer interface {
 	Clear(ctx context.Context) error
+}
+
+// Credentials sign an unattended agent in by itself.
+type Credentials struct {
+	Email, Password string
 }
 
 // SourceOpener opens the screen source when monitoring starts (so a change
@@ -130,11 +135,21 @@ type Config struct {
 	// AllowHTTP lets a plain http:// server on another host through.
 	AllowHTTP bool
 	UserAgent string
-	Store     TokenStore
+	Store     client.TokenStore // nil: tokens live in memory only
 	Source    SourceOpener
 	Monitor   monitor.Config // LectureID and Observe are set by the agent
 	Live      LiveRunner     // nil: no live sessions
-	Recheck   time.Duration  // lecture list poll; headless.DefaultRecheck
+	Recheck   time.Duration  // lecture list poll; DefaultRecheck
+	// Lecture is the lecture to monitor at start (0: the only active one);
+	// Select changes it.
+	Lecture int64
+	// Login, when set, signs the agent in whenever it has no valid session
+	// (at start, and after the server ended the session).
+	Login *Credentials
+	// Unattended: nobody can answer a sign-in screen (the headless mode).
+	// When signing in is impossible (no stored session and no Login, or
+	// Login refused), Run returns the error instead of waiting.
+	Unattended bool
 	// MaxBackoff bounds the wait between reconnection attempts (1 min).
 	MaxBackoff time.Duration
 	Logger     *slog.Logger
@@ -150,7 +165,6 @@ type Agent struct {
 
 	mu     sync.Mutex
 	api    *client.Client
-	x      *extra
 	st     Status
 	online bool // last upload or list call worked
 	mon    *running
@@ -166,11 +180,14 @@ type running struct {
 
 // New checks the configuration; it does not touch the network.
 func New(cfg Config) (*Agent, error) {
-	if cfg.Store == nil || cfg.Source == nil {
-		return nil, errors.New("app: Store and Source are required")
+	if cfg.Source == nil {
+		return nil, errors.New("app: Source is required")
+	}
+	if cfg.Store == nil {
+		cfg.Store = &client.MemoryStore{}
 	}
 	if cfg.Recheck <= 0 {
-		cfg.Recheck = headless.DefaultRecheck
+		cfg.Recheck = DefaultRecheck
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = time.Minute
@@ -179,6 +196,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), online: true}
+	a.st.Selected = cfg.Lecture
 	if err := a.connect(cfg.Server); err != nil {
 		return nil, err
 	}
@@ -190,20 +208,16 @@ func (a *Agent) connect(server string) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	x, err := newExtra(server, a.cfg.AllowHTTP, a.cfg.UserAgent, api, a.cfg.Store.Current)
-	if err != nil {
-		return fmt.Errorf("app: %w", err)
-	}
 	a.mu.Lock()
-	a.api, a.x, a.cfg.Server = api, x, server
+	a.api, a.cfg.Server = api, server
 	a.mu.Unlock()
 	return nil
 }
 
-func (a *Agent) clients() (*client.Client, *extra) {
+func (a *Agent) client() *client.Client {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.api, a.x
+	return a.api
 }
 
 // Status returns the current snapshot.
@@ -234,7 +248,7 @@ func (a *Agent) Refresh() {
 
 // Login signs in with a password.
 func (a *Agent) Login(ctx context.Context, email, password string) error {
-	api, _ := a.clients()
+	api := a.client()
 	u, err := api.Login(ctx, strings.TrimSpace(email), password)
 	if err != nil {
 		return err
@@ -247,8 +261,7 @@ func (a *Agent) Login(ctx context.Context, email, password string) error {
 
 // Register creates a student account and signs in with it.
 func (a *Agent) Register(ctx context.Context, name, email, password string) error {
-	_, x := a.clients()
-	if _, err := x.register(ctx, wire.RegisterRequest{Email: strings.TrimSpace(email), Password: password,
+	if _, err := a.client().Register(ctx, wire.RegisterRequest{Email: strings.TrimSpace(email), Password: password,
 		Name: strings.TrimSpace(name), Role: wire.RoleStudent}); err != nil {
 		return err
 	}
@@ -259,9 +272,9 @@ func (a *Agent) Register(ctx context.Context, name, email, password string) erro
 // and removes the tokens from this machine.
 func (a *Agent) Logout(ctx context.Context) error {
 	a.stopMonitor()
-	api, _ := a.clients()
+	api := a.client()
 	err := api.Logout(ctx)
-	if cerr := a.cfg.Store.Clear(ctx); cerr != nil && err == nil {
+	if cerr := a.clearTokens(ctx); cerr != nil && err == nil {
 		err = cerr
 	}
 	a.update(func(s *Status) { *s = Status{Phase: SignedOut} })
@@ -278,7 +291,7 @@ func (a *Agent) Join(ctx context.Context, code string) (wire.Enrollment, error) 
 	if code == "" {
 		return wire.Enrollment{}, errNoCode
 	}
-	api, _ := a.clients()
+	api := a.client()
 	e, err := api.Join(ctx, code)
 	if err != nil {
 		return wire.Enrollment{}, err
@@ -289,8 +302,7 @@ func (a *Agent) Join(ctx context.Context, code string) (wire.Enrollment, error) 
 
 // Leave leaves a lecture.
 func (a *Agent) Leave(ctx context.Context, lectureID int64) error {
-	_, x := a.clients()
-	if err := x.leave(ctx, lectureID); err != nil {
+	if err := a.client().Leave(ctx, lectureID); err != nil {
 		return err
 	}
 	a.Refresh()
@@ -299,8 +311,7 @@ func (a *Agent) Leave(ctx context.Context, lectureID int64) error {
 
 // Cancel withdraws a waiting join request.
 func (a *Agent) Cancel(ctx context.Context, enrollmentID int64) error {
-	_, x := a.clients()
-	if err := x.cancel(ctx, enrollmentID); err != nil {
+	if err := a.client().CancelRequest(ctx, enrollmentID); err != nil {
 		return err
 	}
 	a.Refresh()
@@ -329,41 +340,55 @@ func (a *Agent) RestartMonitor() {
 	a.Refresh()
 }
 
-// Run drives the agent until ctx ends, then stops monitoring and any live
-// session and returns.
+// Run drives the agent until ctx ends (then it stops monitoring and any
+// live session and returns nil), or, Unattended, until signing in proves
+// impossible (then it returns why).
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.stopMonitor()
-	api, _ := a.clients()
+	api := a.client()
 	a.update(func(s *Status) { s.Phase = Starting })
 	if err := api.Resume(ctx); err != nil && !errors.Is(err, client.ErrNoTokens) {
 		a.log.Warn("stored session unreadable", "err", err)
 	}
+	// An agent starts at boot, often before the network or the server is
+	// up: retry what may heal (with backoff), stop on what will not.
 	backoff := time.Second
+	offline := func(err error) {
+		a.log.Warn("server unreachable; retrying", "err", err, "in", backoff)
+		a.setOnline(false, err.Error())
+		a.sleep(ctx, backoff, nil)
+		backoff = min(2*backoff, a.cfg.MaxBackoff)
+	}
 	for ctx.Err() == nil {
-		api, x := a.clients()
+		api := a.client()
 		if !api.LoggedIn() {
 			a.stopMonitor()
-			a.update(func(s *Status) { *s = Status{Phase: SignedOut} })
-			a.sleep(ctx, 0, nil)
-			continue
+			err := a.signIn(ctx, api)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil && transient(err):
+				offline(err)
+				continue
+			case err != nil:
+				return err
+			case !api.LoggedIn(): // the UI signs in
+				a.update(func(s *Status) { *s = Status{Phase: SignedOut, Selected: s.Selected} })
+				a.sleep(ctx, 0, nil)
+				continue
+			}
 		}
-		err := a.poll(ctx, api, x)
+		err := a.poll(ctx, api)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err == nil:
 			backoff = time.Second
 		case isAuth(err):
-			a.log.Warn("session no longer valid; sign in again", "err", err)
-			a.stopMonitor()
-			_ = a.cfg.Store.Clear(ctx)
-			_ = api.Logout(ctx)
+			a.sessionLost(ctx, err)
 			continue
 		default:
-			a.log.Warn("server unreachable; retrying", "err", err, "in", backoff)
-			a.setOnline(false, err.Error())
-			a.sleep(ctx, backoff, nil)
-			backoff = min(2*backoff, a.cfg.MaxBackoff)
+			offline(err)
 			continue
 		}
 		var done chan error
@@ -375,6 +400,55 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// signIn signs in with the configured credentials. Without them it returns
+// nil for the UI to sign in, or, Unattended, an error saying what to give.
+func (a *Agent) signIn(ctx context.Context, api *client.Client) error {
+	if a.cfg.Login == nil || a.cfg.Login.Email == "" || a.cfg.Login.Password == "" {
+		if a.cfg.Unattended {
+			return errNoCredentials
+		}
+		return nil
+	}
+	u, err := api.Login(ctx, a.cfg.Login.Email, a.cfg.Login.Password)
+	if err != nil {
+		return err
+	}
+	a.log.Info("signed in", "user", u.Email)
+	a.update(func(s *Status) { s.User, s.Phase, s.Reason = u, Starting, "" })
+	return nil
+}
+
+// sessionLost forgets a session the server no longer accepts: the next
+// round signs in again (Login) or shows the sign-in screen.
+func (a *Agent) sessionLost(ctx context.Context, cause error) {
+	a.log.Warn("session no longer valid; signing in again", "err", cause)
+	a.stopMonitor()
+	api := a.client()
+	_ = a.clearTokens(ctx)
+	_ = api.Logout(ctx)
+	a.update(func(s *Status) { s.User = wire.User{} })
+}
+
+func (a *Agent) clearTokens(ctx context.Context) error {
+	if c, ok := a.cfg.Store.(clearer); ok {
+		return c.Clear(ctx)
+	}
+	return a.cfg.Store.Save(ctx, client.Tokens{})
+}
+
+// errNoCredentials: an unattended agent with nothing to sign in with.
+var errNoCredentials = errors.New("not signed in: give --email and --password (or DIDACTO_EMAIL/DIDACTO_PASSWORD)")
+
+// transient reports whether err may go away by itself: no answer at all
+// (network), a server-side failure, or rate limiting.
+func transient(err error) bool {
+	if errors.Is(err, errNoCredentials) {
+		return false
+	}
+	st := client.Status(err)
+	return st == 0 || st >= 500 || st == 429 || st == 408
 }
 
 func isAuth(err error) bool {
@@ -404,7 +478,7 @@ func (a *Agent) sleep(ctx context.Context, d time.Duration, done <-chan error) e
 
 // poll refreshes the account, lectures and requests and starts or stops
 // monitoring accordingly.
-func (a *Agent) poll(ctx context.Context, api *client.Client, x *extra) error {
+func (a *Agent) poll(ctx context.Context, api *client.Client) error {
 	st := a.Status()
 	if st.User.ID == 0 {
 		u, err := api.Me(ctx)
@@ -420,14 +494,14 @@ func (a *Agent) poll(ctx context.Context, api *client.Client, x *extra) error {
 	if err != nil {
 		return err
 	}
-	pend, err := x.waiting(ctx)
+	pend, err := api.Waiting(ctx)
 	if err != nil {
 		return err
 	}
 	a.setOnline(true, "")
-	lec, cerr := headless.Choose(ls, st.Selected)
+	lec, cerr := Choose(ls, st.Selected)
 	if cerr != nil && st.Selected != 0 {
-		lec, cerr = headless.Choose(ls, 0) // the chosen one is not running: fall back to automatic
+		lec, cerr = Choose(ls, 0) // the chosen one is not running: fall back to automatic
 	}
 	if cerr != nil {
 		a.stopMonitor()
@@ -496,7 +570,7 @@ func (a *Agent) startMonitor(ctx context.Context, lec wire.Lecture) error {
 			a.setOnline(false, ev.Err.Error())
 		}
 	}
-	api, _ := a.clients()
+	api := a.client()
 	m := monitor.New(src, api, mc)
 	a.log.Info("monitoring", "lecture", lec.ID, "title", lec.Title)
 	r.wg.Add(1)
@@ -559,10 +633,7 @@ func (a *Agent) monitorEnded(ctx context.Context, err error) {
 	}
 	switch {
 	case errors.Is(err, monitor.ErrAuth):
-		a.log.Warn("session lost", "err", err)
-		api, _ := a.clients()
-		_ = a.cfg.Store.Clear(ctx)
-		_ = api.Logout(ctx)
+		a.sessionLost(ctx, err)
 	case errors.Is(err, monitor.ErrLectureInactive), errors.Is(err, monitor.ErrNotMember):
 		a.log.Info("lecture stopped", "reason", err)
 	default:
@@ -635,17 +706,11 @@ func (a *Agent) Server() string {
 // AccessToken hands the session's bearer token to the agent's other
 // connections (the signaling websocket), refreshing it when none is held.
 func (a *Agent) AccessToken(ctx context.Context) (string, error) {
-	if t := a.cfg.Store.Current(); t.AccessToken != "" {
-		return t.AccessToken, nil
-	}
-	if err := a.RefreshSession(ctx); err != nil {
-		return "", err
-	}
-	return a.cfg.Store.Current().AccessToken, nil
+	return a.client().AccessToken(ctx)
 }
 
 // RefreshSession rotates the tokens (a connection was refused with 401).
 func (a *Agent) RefreshSession(ctx context.Context) error {
-	api, _ := a.clients()
+	api := a.client()
 	return api.Refresh(ctx)
 }

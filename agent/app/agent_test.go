@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -298,4 +299,27 @@ type testLog struct{ t *testing.T }
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func TestChoose(t *testing.T) {
+	ls := []wire.Lecture{{ID: 1, Title: "A"}, {ID: 2, Title: "B", Active: true}, {ID: 3, Title: "C"}}
+	if l, err := app.Choose(ls, 0); err != nil || l.ID != 2 {
+		t.Errorf("auto: %v %v", l.ID, err)
+	}
+	if _, err := app.Choose(ls, 1); !errors.Is(err, app.ErrNoActiveLecture) {
+		t.Errorf("inactive chosen: %v", err)
+	}
+	if l, err := app.Choose(ls, 2); err != nil || l.ID != 2 {
+		t.Errorf("explicit: %v %v", l.ID, err)
+	}
+	if _, err := app.Choose(ls, 9); !errors.Is(err, app.ErrNotEnrolled) {
+		t.Errorf("unknown: %v", err)
+	}
+	ls[2].Active = true
+	if _, err := app.Choose(ls, 0); !errors.Is(err, app.ErrSeveralActive) {
+		t.Errorf("several: %v", err)
+	}
+	if _, err := app.Choose(nil, 0); !errors.Is(err, app.ErrNoActiveLecture) {
+		t.Errorf("none: %v", err)
+	}
 }

@@ -285,6 +285,49 @@ func (c *Client) Join(ctx context.Context, code string) (wire.Enrollment, error)
 	return e, nil
 }
 
+// Register creates an account (no sign-in; call Login after).
+func (c *Client) Register(ctx context.Context, r wire.RegisterRequest) (wire.User, error) {
+	var u wire.User
+	if err := c.call(ctx, http.MethodPost, "/api/v1/auth/register", false, r, &u); err != nil {
+		return wire.User{}, fmt.Errorf("register: %w", err)
+	}
+	return u, nil
+}
+
+// Waiting returns the student's join requests still waiting for a decision
+// (all pages).
+func (c *Client) Waiting(ctx context.Context) ([]wire.Enrollment, error) {
+	var all []wire.Enrollment
+	for page := 1; page <= 100; page++ {
+		var p wire.Page[wire.Enrollment]
+		path := fmt.Sprintf("/api/v1/enrollments?status=waiting&page=%d&size=%d", page, wire.MaxPageSize)
+		if err := c.call(ctx, http.MethodGet, path, true, nil, &p); err != nil {
+			return nil, fmt.Errorf("pending requests: %w", err)
+		}
+		all = append(all, p.Items...)
+		if len(p.Items) == 0 || len(all) >= p.Total {
+			break
+		}
+	}
+	return all, nil
+}
+
+// Leave ends the student's membership of a lecture.
+func (c *Client) Leave(ctx context.Context, lectureID int64) error {
+	if err := c.call(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/lectures/%d/membership", lectureID), true, nil, nil); err != nil {
+		return fmt.Errorf("leave lecture %d: %w", lectureID, err)
+	}
+	return nil
+}
+
+// CancelRequest withdraws a join request that is still waiting.
+func (c *Client) CancelRequest(ctx context.Context, enrollmentID int64) error {
+	if err := c.call(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/enrollments/%d", enrollmentID), true, nil, nil); err != nil {
+		return fmt.Errorf("cancel request %d: %w", enrollmentID, err)
+	}
+	return nil
+}
+
 // Frame is one upload. An Unchanged frame is a keep-alive with no body.
 type Frame struct {
 	JPEG       []byte

@@ -2,7 +2,6 @@ package headless_test
 
 import (
 	"context"
-	"errors"
 	"image"
 	"image/color"
 	"image/draw"
@@ -24,29 +23,6 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestChoose(t *testing.T) {
-	ls := []wire.Lecture{{ID: 1, Title: "A"}, {ID: 2, Title: "B", Active: true}, {ID: 3, Title: "C"}}
-	if l, err := headless.Choose(ls, 0); err != nil || l.ID != 2 {
-		t.Errorf("auto: %v %v", l.ID, err)
-	}
-	if _, err := headless.Choose(ls, 1); !errors.Is(err, headless.ErrNoActiveLecture) {
-		t.Errorf("inactive chosen: %v", err)
-	}
-	if l, err := headless.Choose(ls, 2); err != nil || l.ID != 2 {
-		t.Errorf("explicit: %v %v", l.ID, err)
-	}
-	if _, err := headless.Choose(ls, 9); !errors.Is(err, headless.ErrNotEnrolled) {
-		t.Errorf("unknown: %v", err)
-	}
-	ls[2].Active = true
-	if _, err := headless.Choose(ls, 0); !errors.Is(err, headless.ErrSeveralActive) {
-		t.Errorf("several: %v", err)
-	}
-	if _, err := headless.Choose(nil, 0); !errors.Is(err, headless.ErrNoActiveLecture) {
-		t.Errorf("none: %v", err)
-	}
-}
-
 // screen is a changing test picture (every capture differs slightly less
 // often than the tolerance would hide: a counter in grey levels).
 type screen struct {
@@ -65,14 +41,6 @@ func (s *screen) CaptureInto(dst *image.RGBA) (*image.RGBA, error) {
 	return dst, nil
 }
 
-func newAPI(t *testing.T, srv *apitest.Server) *client.Client {
-	c, err := client.New(client.Config{Server: srv.URL, Store: &client.MemoryStore{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func logger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -86,6 +54,9 @@ func start(t *testing.T, srv *apitest.Server, src monitor.Source, cfg headless.C
 	if cfg.Email == "" {
 		cfg.Email, cfg.Password = apitest.Email, apitest.Password
 	}
+	if cfg.Server == "" {
+		cfg.Server = srv.URL
+	}
 	if cfg.Recheck == 0 {
 		cfg.Recheck = 50 * time.Millisecond
 	}
@@ -96,7 +67,7 @@ func start(t *testing.T, srv *apitest.Server, src monitor.Source, cfg headless.C
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	done := make(chan error, 1)
 	finished := make(chan struct{})
-	go func() { done <- headless.Run(ctx, newAPI(t, srv), src, cfg); close(finished) }()
+	go func() { done <- headless.Run(ctx, src, cfg); close(finished) }()
 	t.Cleanup(func() { cancel(); <-finished })
 	return done
 }
@@ -164,19 +135,28 @@ func TestBadPasswordIsFatal(t *testing.T) {
 
 func TestLogsInAgainWhenSessionRevoked(t *testing.T) {
 	srv := apitest.New(t, wire.Lecture{ID: 1, Active: true})
-	api := newAPI(t, srv)
+	store := &client.MemoryStore{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- headless.Run(ctx, api, &screen{}, headless.Config{Email: apitest.Email, Password: apitest.Password,
+		done <- headless.Run(ctx, &screen{}, headless.Config{Server: srv.URL, Store: store, Email: apitest.Email, Password: apitest.Password,
 			Recheck: 50 * time.Millisecond, Monitor: monitor.Config{Interval: 20 * time.Millisecond}, Logger: logger(t)})
 	}()
 	srv.WaitUploads(t, 15*time.Second, "first uploads", uploadsTo(1, 1))
-	// Revoke the session behind the agent's back: its refresh fails too.
-	if err := api.Logout(ctx); err != nil {
+	// Revoke the session behind the agent's back (as a sign-out elsewhere
+	// would): its access token stops working and its refresh fails too.
+	other, err := client.New(client.Config{Server: srv.URL, Store: store})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := other.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.ExpireAccess()
 	n := len(srv.Uploads())
 	srv.WaitUploads(t, 15*time.Second, "uploads after a new login", func(us []apitest.Upload) bool {
 		return uploadsTo(1, 1)(us[n:])
@@ -232,13 +212,9 @@ func TestWaitsForServerAtStart(t *testing.T) {
 	srv := apitest.New(t, wire.Lecture{ID: 1, Active: true})
 	url := srv.URL
 	srv.Close()
-	api, err := client.New(client.Config{Server: url})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err = headless.Run(ctx, api, &screen{}, headless.Config{Email: apitest.Email, Password: apitest.Password, Logger: logger(t)})
+	err := headless.Run(ctx, &screen{}, headless.Config{Server: url, Email: apitest.Email, Password: apitest.Password, Logger: logger(t)})
 	if err != nil {
 		t.Errorf("Run with an unreachable server = %v, want to keep retrying until cancelled", err)
 	}
@@ -248,7 +224,7 @@ func TestNoCredentialsIsFatal(t *testing.T) {
 	srv := apitest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := headless.Run(ctx, newAPI(t, srv), &screen{}, headless.Config{}); err == nil || ctx.Err() != nil {
+	if err := headless.Run(ctx, &screen{}, headless.Config{Server: srv.URL}); err == nil || ctx.Err() != nil {
 		t.Errorf("Run without credentials = %v", err)
 	}
 }
@@ -265,7 +241,7 @@ func TestLiveHookRunsBesideMonitoring(t *testing.T) {
 	}
 	started := make(chan call, 1)
 	stopped := make(chan struct{})
-	cfg := headless.Config{Email: apitest.Email, Password: apitest.Password, Logger: logger(t),
+	cfg := headless.Config{Server: srv.URL, Email: apitest.Email, Password: apitest.Password, Logger: logger(t),
 		Monitor: monitor.Config{Interval: 50 * time.Millisecond},
 		Live: func(ctx context.Context, l wire.Lecture, me wire.User) error {
 			started <- call{l.ID, me}
@@ -275,7 +251,7 @@ func TestLiveHookRunsBesideMonitoring(t *testing.T) {
 		}}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- headless.Run(runCtx, newAPI(t, srv), &screen{}, cfg) }()
+	go func() { done <- headless.Run(runCtx, &screen{}, cfg) }()
 	select {
 	case c := <-started:
 		if c.lecture != 7 || c.me.ID == 0 || c.me.Email != apitest.Email {

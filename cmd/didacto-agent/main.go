@@ -1,13 +1,11 @@
 // Command didacto-agent is the student agent. Without flags it is the tray
-// app students launch (see tray.go: settings from the admin's system file,
-// the user's file, DIDACTO_* and flags). With --headless it runs without a
-// UI: capture the screen and upload thumbnails to the lecture being taught.
-//
-// Headless settings come from flags or DIDACTO_* environment variables (flag wins):
-// DIDACTO_SERVER, DIDACTO_LECTURE, DIDACTO_INTERVAL, DIDACTO_WIDTH,
-// DIDACTO_QUALITY, DIDACTO_EMAIL, DIDACTO_PASSWORD (prefer the environment
-// for the password: flags show in the process list), DIDACTO_TOKEN_FILE,
-// DIDACTO_CONSENT (which the admin's system file may lock).
+// app students launch; with --headless it runs without a UI. Both faces run
+// the same supervisor (agent/app) with the same settings: the admin's
+// system file (whose locked keys hold in both), the user's file, DIDACTO_*
+// environment variables, then flags (DIDACTO_SERVER, DIDACTO_LECTURE,
+// DIDACTO_INTERVAL, DIDACTO_WIDTH, DIDACTO_QUALITY, DIDACTO_EMAIL,
+// DIDACTO_PASSWORD — prefer the environment for the password: flags show in
+// the process list —, DIDACTO_TOKEN_FILE, DIDACTO_CONSENT, …).
 package main
 
 import (
@@ -25,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/didacto/didacto/agent/app"
 	"github.com/didacto/didacto/agent/client"
 	"github.com/didacto/didacto/agent/config"
 	"github.com/didacto/didacto/agent/headless"
@@ -58,7 +57,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	fs.String("server", "http://127.0.0.1:8080", "DIDACTO server URL")
 	fs.Bool("allow-http", false, "allow a plain http:// server on another host (passwords, tokens and screens cross the network in clear)")
 	fs.Bool("headless", false, "run without a UI (servers, tests, load)")
-	fs.Int64("lecture", 0, "lecture id to monitor (0: the only active lecture)")
+	fs.Int64("lecture", 0, "headless: lecture id to monitor while it is active (0, or when it is not: the only active lecture)")
 	fs.Duration("interval", monitor.DefaultInterval, "capture interval")
 	fs.Int("width", monitor.DefaultWidth, fmt.Sprintf("upload width in pixels (max %d)", capture.MaxWidth))
 	fs.Int("quality", capture.DefaultQuality, "JPEG quality (1-100)")
@@ -95,6 +94,24 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	if !v.GetBool("headless") {
 		return runTray(ctx, fs, stderr, systemConfig)
 	}
+	return runHeadless(ctx, fs, stderr, systemConfig)
+}
+
+// runHeadless runs the agent without a UI. Its settings come from the same
+// layers as the tray's (the admin's system file, whose locked keys hold
+// here too, the user's file, DIDACTO_*, flags).
+func runHeadless(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemConfig string) int {
+	opts, err := systemOptions(fs, systemConfig)
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	cfg, err := config.Load(opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	v := cfg.Viper()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
 		fmt.Fprintln(stderr, "didacto-agent: --log-level:", err)
@@ -107,42 +124,40 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
 		return 2
 	}
-	consent, err := headlessConsent(fs, systemConfig)
+	consent, err := consentSetting(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent:", err)
 		return 2
 	}
-
-	var store client.TokenStore = &client.MemoryStore{}
-	if p := v.GetString("token-file"); p != "" {
-		store = client.FileStore{Path: p}
-	}
-	api, err := client.New(client.Config{Server: v.GetString("server"), Store: store,
-		UserAgent: "didacto-agent/" + version.Version, AllowHTTP: v.GetBool("allow-http")})
-	if err != nil {
-		fmt.Fprintln(stderr, "didacto-agent:", err)
-		return 2
-	}
-	src, err := capture.New(capture.Options{Screen: v.GetInt("screen")})
-	if err != nil {
-		log.Error("screen capture unavailable", "err", err)
-		return 1
-	}
-	defer src.Close()
-	log.Info("starting", "version", version.Version, "server", v.GetString("server"), "shm", src.SHM())
 	sound, soundOn, err := audio.FromSetting(v.GetString("audio"))
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent: --audio:", err)
 		return 2
 	}
+	server, allowHTTP := cfg.String(config.KeyServer), cfg.Bool(config.KeyAllowHTTP)
+	if _, err := client.CheckServer(server, allowHTTP); err != nil {
+		fmt.Fprintln(stderr, "didacto-agent:", err)
+		return 2
+	}
+	var store client.TokenStore
+	if p := v.GetString("token-file"); p != "" {
+		store = client.FileStore{Path: p}
+	}
+	src, err := capture.New(capture.Options{Screen: cfg.Int(config.KeyScreen)})
+	if err != nil {
+		log.Error("screen capture unavailable", "err", err)
+		return 1
+	}
+	defer src.Close()
+	log.Info("starting", "version", version.Version, "server", server, "shm", src.SHM())
 	if consent == live.ConsentAsk && v.GetBool("live") {
 		log.Warn("consent is ask and the headless agent has no window to ask the student in: every live session will be refused (consent_unavailable)")
 	}
+	var agent *app.Agent
 	var liveHook func(context.Context, wire.Lecture, wire.User) error
 	if v.GetBool("live") {
-		server := v.GetString("server")
 		liveHook = func(ctx context.Context, lec wire.Lecture, me wire.User) error {
-			r, err := live.New(live.Config{Server: server, AllowHTTP: v.GetBool("allow-http"), Tokens: api, LectureID: lec.ID, StudentID: me.ID,
+			r, err := live.New(live.Config{Server: server, AllowHTTP: allowHTTP, Tokens: sessionTokens{agent}, LectureID: lec.ID, StudentID: me.ID,
 				Audio: sound, NoAudio: !soundOn, LoopbackOnly: v.GetBool("ice-loopback"),
 				Consent: consent, // Ask is nil: under ask, every session is refused, and the log says why
 				Logger:  log.With("component", "live"),
@@ -157,12 +172,14 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 			return r.Run(ctx)
 		}
 	}
-	err = headless.Run(ctx, api, src, headless.Config{
+	err = headless.Run(ctx, src, headless.Config{
+		Server: server, AllowHTTP: allowHTTP, UserAgent: "didacto-agent/" + version.Version, Store: store,
 		Email:     v.GetString("email"),
 		Password:  v.GetString("password"),
 		LectureID: v.GetInt64("lecture"),
 		Logger:    log,
 		Live:      liveHook,
+		Agent:     func(a *app.Agent) { agent = a },
 		Monitor: monitor.Config{
 			Interval: v.GetDuration("interval"),
 			Width:    width,
@@ -177,6 +194,12 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	log.Info("stopped")
 	return 0
 }
+
+// sessionTokens gives the live runner the supervisor's session.
+type sessionTokens struct{ a *app.Agent }
+
+func (s sessionTokens) AccessToken(ctx context.Context) (string, error) { return s.a.AccessToken(ctx) }
+func (s sessionTokens) Refresh(ctx context.Context) error               { return s.a.RefreshSession(ctx) }
 
 // systemOptions are the config layers for this run: the admin's system
 // file (the caller's, the OS's, or a --system-config that passes
@@ -201,21 +224,4 @@ func consentSetting(cfg *config.Config) (live.Consent, error) {
 		return 0, fmt.Errorf("--consent (DIDACTO_CONSENT, or consent in the admin file): %w", err)
 	}
 	return c, nil
-}
-
-// headlessConsent is the consent policy of a headless run: flags and
-// DIDACTO_CONSENT, unless the admin's system file locks it (the policy
-// protects whoever sits at the PC, whichever mode runs). The user's tray
-// file is not read: headless settings are flags and the environment.
-func headlessConsent(fs *pflag.FlagSet, systemConfig string) (live.Consent, error) {
-	opts, err := systemOptions(fs, systemConfig)
-	if err != nil {
-		return 0, err
-	}
-	opts.UserFile = ""
-	cfg, err := config.Load(opts)
-	if err != nil {
-		return 0, err
-	}
-	return consentSetting(cfg)
 }

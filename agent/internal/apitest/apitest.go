@@ -89,6 +89,9 @@ func New(t testing.TB, lectures ...wire.Lecture) *Server {
 	mux.HandleFunc("GET /api/v1/me", s.authed(s.me))
 	mux.HandleFunc("GET /api/v1/lectures", s.authed(s.listLectures))
 	mux.HandleFunc("POST /api/v1/lectures/join", s.authed(s.join))
+	mux.HandleFunc("GET /api/v1/enrollments", s.authed(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, wire.Page[wire.Enrollment]{Items: []wire.Enrollment{}, Page: 1, Size: wire.MaxPageSize})
+	}))
 	mux.HandleFunc("PUT /api/v1/lectures/{id}/frame", s.authed(s.frame))
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
