@@ -23,6 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/didacto/didacto/server/agentchan"
 	"github.com/didacto/didacto/server/api"
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/config"
@@ -99,6 +100,28 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 	s.hub = hub
 	mux.Handle("GET /api/v1/signal", hub)
 	return nil
+}
+
+// agentChannel mounts the agents' push channel; its presence reports go to
+// the monitor (a closed channel greys the tile at once).
+func (s *Server) agentChannel(ctx context.Context, mux httpx.Mux, mon *monitor.Service) (*agentchan.Hub, error) {
+	var bus agentchan.Bus = agentchan.NewMemoryBus()
+	if s.redis != nil {
+		bus = agentchan.NewRedisBus(s.redis, "didacto:", s.logger)
+	}
+	cfg := agentchan.Config{MaxPerUser: 4}
+	if s.cfg.PublicURL != "" {
+		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
+			cfg.OriginPatterns = []string{u.Host}
+		}
+	}
+	hub, stop, err := agentchan.New(context.WithoutCancel(ctx), cfg, s.auth, bus, mon, s.logger.With("component", "agentchan"))
+	if err != nil {
+		return nil, fmt.Errorf("agent channel: %w", err)
+	}
+	s.closers = append(s.closers, stop)
+	mux.Handle("GET /api/v1/agent/channel", hub)
+	return hub, nil
 }
 
 func (s *Server) paymentService() (*payment.Service, error) {
@@ -271,6 +294,9 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	s.closers = append(s.closers, func() { stopMon(); <-monDone }) // flushes presence before the store closes
 
 	if err := s.signaling(ctx, mux); err != nil {
+		return nil, err
+	}
+	if core.Agents, err = s.agentChannel(ctx, mux, mon); err != nil {
 		return nil, err
 	}
 

@@ -168,6 +168,10 @@ type Agent struct {
 	st     Status
 	online bool // last upload or list call worked
 	mon    *running
+	// The agent channel: up (events arrive, polling slows down) and how
+	// to drop it (sign-out).
+	chanUp   bool
+	dropChan context.CancelFunc
 }
 
 // running is the monitor (and live runner) of one lecture.
@@ -272,6 +276,7 @@ func (a *Agent) Register(ctx context.Context, name, email, password string) erro
 // and removes the tokens from this machine.
 func (a *Agent) Logout(ctx context.Context) error {
 	a.stopMonitor()
+	a.closeChannel()
 	api := a.client()
 	err := api.Logout(ctx)
 	if cerr := a.clearTokens(ctx); cerr != nil && err == nil {
@@ -345,6 +350,12 @@ func (a *Agent) RestartMonitor() {
 // impossible (then it returns why).
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.stopMonitor()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // before wg.Wait: the channel goroutine ends with ctx
+	wg.Add(1)
+	go func() { defer wg.Done(); a.runChannel(ctx) }()
 	api := a.client()
 	a.update(func(s *Status) { s.Phase = Starting })
 	if err := api.Resume(ctx); err != nil && !errors.Is(err, client.ErrNoTokens) {
@@ -395,7 +406,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if m := a.monitor(); m != nil {
 			done = m.done
 		}
-		if merr := a.sleep(ctx, a.cfg.Recheck, done); merr != nil && ctx.Err() == nil {
+		if merr := a.sleep(ctx, a.recheck(), done); merr != nil && ctx.Err() == nil {
 			a.monitorEnded(ctx, merr)
 		}
 	}
@@ -425,6 +436,7 @@ func (a *Agent) signIn(ctx context.Context, api *client.Client) error {
 func (a *Agent) sessionLost(ctx context.Context, cause error) {
 	a.log.Warn("session no longer valid; signing in again", "err", cause)
 	a.stopMonitor()
+	a.closeChannel()
 	api := a.client()
 	_ = a.clearTokens(ctx)
 	_ = api.Logout(ctx)

@@ -89,7 +89,7 @@ func (w *watcher) on(s app.Status) {
 	}
 }
 
-func (w *watcher) wait(t *testing.T, what string, ok func(app.Status) bool) app.Status {
+func (w *watcher) wait(t testing.TB, what string, ok func(app.Status) bool) app.Status {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -321,5 +321,88 @@ func TestChoose(t *testing.T) {
 	}
 	if _, err := app.Choose(nil, 0); !errors.Is(err, app.ErrNoActiveLecture) {
 		t.Errorf("none: %v", err)
+	}
+}
+
+// TestPushedChangesAndPresence: with the lecture poll an hour apart, only
+// the agent channel can make Accept, activation and the end of a lecture
+// take effect; and an agent that stops is offline on the grid at once,
+// not after the frame's TTL.
+func TestPushedChangesAndPresence(t *testing.T) {
+	srv := servertest.Start(t)
+	prof := srv.Register(t, wire.RoleProfessor, "Prof Push")
+	stud := srv.Register(t, wire.RoleStudent, "Stu Push")
+	var lec wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Pushed"}, &lec)
+
+	px := newProxy(t, strings.TrimPrefix(srv.URL, "http://"))
+	w := newWatcher()
+	a, err := app.New(app.Config{
+		Server: "http://" + px.addr, Store: &memStore{},
+		Source:     func() (monitor.Source, func(), error) { return &screen{}, func() {}, nil },
+		Monitor:    monitor.Config{Interval: 50 * time.Millisecond},
+		Recheck:    time.Hour,
+		MaxBackoff: 300 * time.Millisecond,
+		Login:      &app.Credentials{Email: stud.User.Email, Password: servertest.Password},
+		Logger:     slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnChange:   w.on,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	w.wait(t, "idle", func(s app.Status) bool { return s.Phase == app.Idle && s.User.ID == stud.User.ID })
+
+	var e wire.Enrollment
+	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: lec.Code}, &e)
+	// The agent's first poll may have run before the request existed: it
+	// learns of its own request only from the push that follows Accept.
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", lec.ID), nil, nil)
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
+	w.wait(t, "monitored after Accept", func(s app.Status) bool { return s.Phase == app.Monitored && s.Lecture.ID == lec.ID })
+	waitFrame(t, prof, lec.ID)
+
+	// The network drops and comes back (as after a server restart): the
+	// channel reconnects by itself and pushes again. Only a push can show
+	// the second lecture's Accept here: uploads do not see it, and the
+	// poll is an hour apart.
+	px.down()
+	time.Sleep(300 * time.Millisecond)
+	px.up(t)
+	var lec2 wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Second"}, &lec2)
+	e2, err := a.Join(ctx, lec2.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.wait(t, "second request pending", func(s app.Status) bool { return len(s.Pending) == 1 })
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e2.ID), nil, nil)
+	w.wait(t, "second lecture after Accept", func(s app.Status) bool { return len(s.Lectures) == 2 && len(s.Pending) == 0 })
+
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/deactivate", lec.ID), nil, nil)
+	w.wait(t, "idle after deactivate", func(s app.Status) bool { return s.Phase == app.Idle })
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", lec.ID), nil, nil)
+	w.wait(t, "monitored after activate", func(s app.Status) bool { return s.Phase == app.Monitored })
+	waitFrame(t, prof, lec.ID)
+
+	// The agent stops: its channel closes and the tile is offline at once
+	// (the frame TTL is a minute).
+	cancel()
+	<-done
+	done <- nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var m wire.MonitorSnapshot
+		prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/monitor", lec.ID), nil, &m)
+		if len(m.Tiles) == 1 && !m.Tiles[0].Online {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stopped agent is still online: %+v", m.Tiles)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

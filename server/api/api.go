@@ -33,8 +33,43 @@ type API struct {
 	// RejectCooldown is how long a rejected student waits before asking to
 	// join the same lecture again (0: no wait).
 	RejectCooldown time.Duration
-	now            func() time.Time
-	logger         *slog.Logger
+	// Agents, when set, is told whose lectures changed, so their agents
+	// re-read them at once instead of at their next poll.
+	Agents AgentNotifier
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// AgentNotifier pushes "your lectures changed" to students' agents
+// (*agentchan.Hub is one).
+type AgentNotifier interface {
+	Notify(ctx context.Context, lectureID int64, students ...int64)
+}
+
+// tell notifies the students' agents, if there is a channel to them.
+func (a *API) tell(ctx context.Context, lectureID int64, students ...int64) {
+	if a.Agents != nil && len(students) > 0 {
+		a.Agents.Notify(ctx, lectureID, students...)
+	}
+}
+
+// memberIDs lists a lecture's members, for telling their agents.
+func (a *API) memberIDs(ctx context.Context, lectureID int64) []int64 {
+	var ids []int64
+	for page := 1; page <= 1000; page++ {
+		ms, total, err := a.store.Members(ctx, lectureID, store.PageRequest{Page: page, Size: wire.MaxPageSize})
+		if err != nil {
+			a.logger.Warn("listing members to notify their agents", "lecture_id", lectureID, "err", err)
+			return ids // the agents' own re-check covers the rest
+		}
+		for _, m := range ms {
+			ids = append(ids, m.StudentID)
+		}
+		if len(ms) == 0 || len(ids) >= total {
+			break
+		}
+	}
+	return ids
 }
 
 // New returns the core API; limits keeps its throttles (in memory when nil).
@@ -343,9 +378,11 @@ func (a *API) deleteLecture(w http.ResponseWriter, r *http.Request, id auth.Iden
 	if err != nil {
 		return err
 	}
+	members := a.memberIDs(r.Context(), l.ID)
 	if err := a.store.DeleteLecture(r.Context(), l.ID); err != nil {
 		return err
 	}
+	a.tell(r.Context(), l.ID, members...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -377,6 +414,7 @@ func (a *API) setActive(w http.ResponseWriter, r *http.Request, id auth.Identity
 		return err
 	}
 	l.OwnerName = id.Name
+	a.tell(r.Context(), l.ID, a.memberIDs(r.Context(), l.ID)...)
 	httpx.WriteJSON(w, http.StatusOK, LectureView(l))
 	return nil
 }

@@ -244,6 +244,7 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, id auth.Identity, a
 	if err != nil {
 		return err
 	}
+	a.tell(r.Context(), e.LectureID, e.StudentID)
 	httpx.WriteJSON(w, http.StatusOK, EnrollmentView(e))
 	return nil
 }
@@ -293,6 +294,7 @@ func (a *API) removeMember(w http.ResponseWriter, r *http.Request, id auth.Ident
 	} else if err != nil {
 		return err
 	}
+	a.tell(r.Context(), l.ID, sid)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

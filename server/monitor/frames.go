@@ -40,6 +40,9 @@ type FrameStore interface {
 	// Meta returns the frames' metadata (no JPEG) of the given students;
 	// students without a frame are absent from the map.
 	Meta(ctx context.Context, lectureID int64, studentIDs []int64) (map[int64]Frame, error)
+	// Forget drops the student's frame (their agent is gone) and returns
+	// its metadata, or ErrNoFrame when nothing was kept.
+	Forget(ctx context.Context, lectureID, studentID int64) (Frame, error)
 }
 
 // MemoryFrames is the single-server FrameStore.
@@ -97,6 +100,21 @@ func (m *MemoryFrames) Get(_ context.Context, lectureID, studentID int64) (Frame
 		return Frame{}, ErrNoFrame
 	}
 	return *f, nil // JPEG slices are never modified after Put
+}
+
+// Forget implements FrameStore.
+func (m *MemoryFrames) Forget(_ context.Context, lectureID, studentID int64) (Frame, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := frameKey{lectureID, studentID}
+	f := m.live(k)
+	if f == nil {
+		return Frame{}, ErrNoFrame
+	}
+	delete(m.frames, k)
+	meta := *f
+	meta.JPEG = nil
+	return meta, nil
 }
 
 // Meta implements FrameStore.

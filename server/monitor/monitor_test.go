@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/monitor"
 	"github.com/didacto/didacto/server/servertest"
@@ -323,6 +325,28 @@ wait:
 	var hints wire.FrameHints
 	if json.Unmarshal(r.Body, &hints) != nil || !hints.Watched {
 		t.Fatalf("hints on A while B watches: %s", r.Body)
+	}
+	// The student's agent channel on A closes (the agent quit): B's grid has
+	// them offline at once, not after the frame TTL.
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.URL, "http")+"/api/v1/agent/channel",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + l.student.Token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil { // hello
+		t.Fatal(err)
+	}
+	_ = c.Close(websocket.StatusNormalClosure, "agent quit")
+	for {
+		profB.Must(200, "GET", l.path("/monitor"), nil, &snap)
+		if len(snap.Tiles) == 1 && !snap.Tiles[0].Online {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("still online on B after the channel closed: %+v", snap.Tiles)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 

@@ -89,6 +89,26 @@ func (r *RedisFrames) Get(ctx context.Context, lectureID, studentID int64) (Fram
 	return f, nil
 }
 
+// Forget implements FrameStore: read the metadata and delete in one
+// transaction.
+func (r *RedisFrames) Forget(ctx context.Context, lectureID, studentID int64) (Frame, error) {
+	k := r.key(lectureID, studentID)
+	var meta *redis.SliceCmd
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HMGet(ctx, k, metaFields...)
+		p.Del(ctx, k)
+		return nil
+	})
+	if err != nil {
+		return Frame{}, fmt.Errorf("redis forget frame: %w", err)
+	}
+	vals := meta.Val()
+	if len(vals) == 0 || vals[len(vals)-1] == nil {
+		return Frame{}, ErrNoFrame
+	}
+	return parseMeta(lectureID, studentID, vals)
+}
+
 // Meta implements FrameStore with one pipelined round trip.
 func (r *RedisFrames) Meta(ctx context.Context, lectureID int64, studentIDs []int64) (map[int64]Frame, error) {
 	cmds := make([]*redis.SliceCmd, len(studentIDs))

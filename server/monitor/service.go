@@ -27,6 +27,7 @@ type Store interface {
 	LectureByID(ctx context.Context, id int64) (store.Lecture, error)
 	IsMember(ctx context.Context, lectureID, studentID int64) (bool, error)
 	Members(ctx context.Context, lectureID int64, p store.PageRequest) ([]store.Member, int, error)
+	LecturesByMember(ctx context.Context, studentID int64, p store.PageRequest) ([]store.Lecture, int, error)
 	store.Attendance
 }
 
@@ -322,6 +323,48 @@ func (s *Service) tileFor(f Frame, m store.Member, now time.Time) wire.MonitorTi
 	t.Version, t.Width, t.Height = f.Version, f.Width, f.Height
 	t.FrameURL = fmt.Sprintf("/api/v1/lectures/%d/students/%d/frame?v=%d", f.LectureID, f.StudentID, f.Version)
 	return t
+}
+
+// Offline marks the student offline at once in every active lecture they
+// have a frame in (their agent's channel closed: it quit, or stopped
+// answering): the frame is dropped and watching consoles are told, instead
+// of waiting for the frame's TTL. The agent's next upload, if it is still
+// running after all, brings the tile back.
+func (s *Service) Offline(ctx context.Context, studentID int64, name string) {
+	for page := 1; page <= 100; page++ {
+		ls, total, err := s.store.LecturesByMember(ctx, studentID, store.PageRequest{Page: page, Size: wire.MaxPageSize})
+		if err != nil {
+			s.logger.Warn("marking a student offline", "student_id", studentID, "err", err)
+			return
+		}
+		for _, l := range ls {
+			if l.Active {
+				s.forget(ctx, l.ID, store.Member{StudentID: studentID, Name: name})
+			}
+		}
+		if len(ls) == 0 || page*wire.MaxPageSize >= total {
+			return
+		}
+	}
+}
+
+func (s *Service) forget(ctx context.Context, lectureID int64, m store.Member) {
+	studentID := m.StudentID
+	f, err := s.frames.Forget(ctx, lectureID, studentID)
+	if errors.Is(err, ErrNoFrame) {
+		return
+	}
+	if err != nil {
+		s.logger.Warn("marking a student offline", "lecture_id", lectureID, "student_id", studentID, "err", err)
+		return
+	}
+	// The tile keeps its version (the console keeps the last picture, greyed)
+	// but has no frame to fetch any more.
+	tile := s.tileFor(f, m, s.now())
+	tile.Online, tile.FrameURL = false, ""
+	if err := s.notify.Publish(ctx, lectureID, tile); err != nil {
+		s.logger.Warn("publishing an offline tile", "lecture_id", lectureID, "err", err)
+	}
 }
 
 // ownedLecture checks the caller owns {id}.

@@ -69,6 +69,7 @@ func Operations() []Op {
 		{Method: "GET", Path: "/api/v1/lectures/{id}/students/{studentId}/frame", Summary: "A student's latest JPEG (ETag / If-None-Match → 304)", Tag: "monitoring", Auth: "professor", Status: 200, ResponseType: "image/jpeg", Errors: []int{401, 403, 404}},
 		{Method: "GET", Path: "/api/v1/lectures/{id}/attendance", Summary: "Presence per student per day; format=csv downloads a CSV", Tag: "monitoring", Auth: "professor", Status: 200, Response: t[AttendanceList](), Query: []string{"from", "to", "format"}, Errors: []int{400, 401, 403, 404}},
 
+		{Method: "GET", Path: "/api/v1/agent/channel", Summary: "Agent channel websocket (see docs/protocol.md): the server pushes what concerns the student (lectures_changed); open means online", Tag: "monitoring", Auth: "student", Status: 101, Errors: []int{401, 403, 429}},
 		{Method: "GET", Path: "/api/v1/signal", Summary: "Signaling websocket (see docs/protocol.md): bearer header, console cookie, or ?ticket=", Tag: "signaling", Auth: "any", Status: 101, Query: []string{"ticket"}, Errors: []int{401, 403}},
 		{Method: "GET", Path: "/api/v1/lectures/{id}/audit", Summary: "Audit log of live sessions: joins, takeovers, kicks, leaves, remote control (owner)", Tag: "signaling", Auth: "professor", Status: 200, Response: t[wire.Page[wire.AuditRecord]](), Query: []string{"page", "size"}, Errors: []int{400, 401, 403, 404}},
 		{Method: "GET", Path: "/api/v1/plans", Summary: "Premium plans, and whether payments are enabled", Tag: "payments", Status: 200, Response: t[wire.PlanList]()},

@@ -1,0 +1,228 @@
+// Package agentchan owns the server's side of the agent channel: one
+// websocket per running agent (GET /api/v1/agent/channel, the student's
+// bearer token) over which the server pushes what concerns that student —
+// a join request decided, a membership ended, a lecture switched on or off —
+// on every replica (Redis pub/sub, or in memory on one machine). The channel
+// also tells presence: open is online; closed (the agent quit or died) or
+// silent to the server's pings for a lease is offline at once.
+package agentchan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/wire"
+)
+
+// Close codes the agent acts on (4000-4999 are the application's).
+const (
+	CloseSignedOut = 4401 // the session ended: sign in again
+	CloseTooMany   = 4029 // too many channels for this student
+)
+
+// Authenticator identifies a caller and tells whether its sign-in still
+// holds (*auth.Service is one).
+type Authenticator interface {
+	Authenticate(r *http.Request) (auth.Identity, error)
+	Live(ctx context.Context, id auth.Identity) error
+}
+
+// Presence hears when a student's last channel on this replica closed.
+type Presence interface {
+	Offline(ctx context.Context, studentID int64, name string)
+}
+
+// Config tunes a Hub; zero fields take the defaults.
+type Config struct {
+	// Lease is how long an agent that stops answering stays online: the
+	// hub pings every Lease/2 and drops a channel whose pong is late.
+	Lease time.Duration // 10 s
+	// SignedInEvery is how often the hub checks the sign-in still holds.
+	SignedInEvery  time.Duration // 30 s
+	MaxPerUser     int           // channels per student on one replica (4)
+	OriginPatterns []string
+}
+
+// Hub serves agent channels and delivers published events to them.
+type Hub struct {
+	cfg      Config
+	auth     Authenticator
+	bus      Bus
+	presence Presence
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	conns map[int64]map[chan wire.AgentEvent]struct{}
+}
+
+// New returns a hub delivering what bus carries; Close (the returned stop)
+// ends its subscription. presence may be nil.
+func New(ctx context.Context, cfg Config, a Authenticator, bus Bus, presence Presence, log *slog.Logger) (*Hub, func(), error) {
+	if cfg.Lease <= 0 {
+		cfg.Lease = 10 * time.Second
+	}
+	if cfg.SignedInEvery <= 0 {
+		cfg.SignedInEvery = 30 * time.Second
+	}
+	if cfg.MaxPerUser <= 0 {
+		cfg.MaxPerUser = 4
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{cfg: cfg, auth: a, bus: bus, presence: presence, log: log, conns: map[int64]map[chan wire.AgentEvent]struct{}{}}
+	stop, err := bus.Subscribe(ctx, h.deliver)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, stop, nil
+}
+
+// Notify tells every agent of the given students, on every replica, that
+// their lectures changed (lectureID: the one concerned, 0 if several).
+func (h *Hub) Notify(ctx context.Context, lectureID int64, students ...int64) {
+	ev := wire.AgentEvent{Type: wire.AgentLecturesChanged, LectureID: lectureID}
+	for _, s := range students {
+		if err := h.bus.Publish(ctx, s, ev); err != nil {
+			// The agent's periodic re-check still finds the change.
+			h.log.Warn("agent channel: publish failed", "student_id", s, "err", err)
+		}
+	}
+}
+
+// Connected reports how many channels the student holds on this replica.
+func (h *Hub) Connected(studentID int64) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns[studentID])
+}
+
+// deliver hands an event to this replica's channels of the student. A
+// channel whose buffer is full already has a re-read pending: dropping is
+// coalescing.
+func (h *Hub) deliver(studentID int64, ev wire.AgentEvent) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.conns[studentID] {
+		select {
+		case ch <- ev:
+		default:
+		}
+	}
+}
+
+func (h *Hub) add(studentID int64) (chan wire.AgentEvent, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.conns[studentID]) >= h.cfg.MaxPerUser {
+		return nil, false
+	}
+	if h.conns[studentID] == nil {
+		h.conns[studentID] = map[chan wire.AgentEvent]struct{}{}
+	}
+	ch := make(chan wire.AgentEvent, 8)
+	h.conns[studentID][ch] = struct{}{}
+	return ch, true
+}
+
+// remove reports whether that was the student's last channel here.
+func (h *Hub) remove(studentID int64, ch chan wire.AgentEvent) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns[studentID], ch)
+	if len(h.conns[studentID]) == 0 {
+		delete(h.conns, studentID)
+		return true
+	}
+	return false
+}
+
+// ServeHTTP upgrades an authenticated student's request to the channel and
+// serves it until either side ends it.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, err := h.auth.Authenticate(r)
+	if err != nil {
+		httpx.WriteProblem(w, r, err)
+		return
+	}
+	if id.Role != wire.RoleStudent {
+		httpx.WriteProblem(w, r, httpx.Errorf(http.StatusForbidden, wire.CodeForbidden, "the agent channel is for student accounts"))
+		return
+	}
+	ch, ok := h.add(id.UserID)
+	if !ok {
+		httpx.WriteProblem(w, r, httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited,
+			"this student already has %d agent channels open", h.cfg.MaxPerUser))
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
+	if err != nil {
+		h.remove(id.UserID, ch)
+		h.log.Info("agent channel: upgrade refused", "user", id.UserID, "err", err)
+		return
+	}
+	conn.SetReadLimit(1024)
+	// The request's context lives as long as the connection; CloseRead
+	// handles the peer's close (and pongs) and ends ctx with it.
+	ctx := conn.CloseRead(r.Context())
+	reason := h.serve(ctx, conn, id, ch)
+	if h.remove(id.UserID, ch) && h.presence != nil {
+		h.presence.Offline(context.WithoutCancel(ctx), id.UserID, id.Name)
+	}
+	h.log.Debug("agent channel closed", "user", id.UserID, "reason", reason)
+}
+
+// serve writes hello, then events and pings until the channel fails; it
+// returns why it ended.
+func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, id auth.Identity, ch chan wire.AgentEvent) string {
+	defer conn.CloseNow()
+	write := func(ev wire.AgentEvent) error {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, h.cfg.Lease/2)
+		defer cancel()
+		return conn.Write(wctx, websocket.MessageText, b)
+	}
+	if err := write(wire.AgentEvent{Type: wire.AgentHello, Version: wire.AgentChannelVersion, LeaseMS: int(h.cfg.Lease.Milliseconds())}); err != nil {
+		return "hello: " + err.Error()
+	}
+	ping := time.NewTicker(h.cfg.Lease / 2)
+	defer ping.Stop()
+	signedIn := time.NewTicker(h.cfg.SignedInEvery)
+	defer signedIn.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return "closed by the agent"
+		case ev := <-ch:
+			if err := write(ev); err != nil {
+				return "write: " + err.Error()
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, h.cfg.Lease/2)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return "ping: " + err.Error()
+			}
+		case <-signedIn.C:
+			err := h.auth.Live(ctx, id)
+			var he *httpx.Error
+			if errors.As(err, &he) {
+				_ = conn.Close(CloseSignedOut, "signed out")
+				return "signed out"
+			}
+		}
+	}
+}
