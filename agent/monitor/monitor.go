@@ -64,6 +64,9 @@ const (
 	MaxRetryAfter   = 10 * time.Minute
 )
 
+// maxStartSpread bounds the random wait before the first capture.
+const maxStartSpread = 500 * time.Millisecond
+
 // ClampHints bounds a server's hints; a zero field (no hint) stays zero.
 func ClampHints(h wire.FrameHints) wire.FrameHints {
 	if h.IntervalMS > 0 {
@@ -253,8 +256,11 @@ func (m *Monitor) backoff(retryAfter time.Duration) time.Duration {
 // (ErrLectureInactive, ErrNotMember, ErrAuth, wrapped with the server's
 // answer) or capture cannot work in this session (capture.ErrWayland).
 func (m *Monitor) Run(ctx context.Context) error {
-	// A random first wait: agents started together (a lab booting) spread out.
-	wait := time.Duration(m.rnd.Int64N(int64(m.interval()) + 1))
+	// A random first wait: agents started together (a lab booting, or a
+	// class accepted at once) spread out. Half a second spreads 30 small
+	// uploads well enough (ingest takes milliseconds) and keeps the first
+	// tile quick after Accept.
+	wait := time.Duration(m.rnd.Int64N(int64(min(m.interval(), maxStartSpread)) + 1))
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
