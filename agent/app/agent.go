@@ -150,6 +150,9 @@ type Config struct {
 	// When signing in is impossible (no stored session and no Login, or
 	// Login refused), Run returns the error instead of waiting.
 	Unattended bool
+	// Join, when set, is a lecture code to ask to join once signed in
+	// (nothing happens when the student already asked or is a member).
+	Join string
 	// MaxBackoff bounds the wait between reconnection attempts (1 min).
 	MaxBackoff time.Duration
 	Logger     *slog.Logger
@@ -172,6 +175,7 @@ type Agent struct {
 	// to drop it (sign-out).
 	chanUp   bool
 	dropChan context.CancelFunc
+	joined   bool // Config.Join was asked (or cannot be)
 }
 
 // running is the monitor (and live runner) of one lecture.
@@ -502,6 +506,9 @@ func (a *Agent) poll(ctx context.Context, api *client.Client) error {
 		}
 		a.update(func(s *Status) { s.User = u })
 	}
+	if err := a.joinConfigured(ctx, api); err != nil {
+		return err
+	}
 	ls, err := api.Lectures(ctx)
 	if err != nil {
 		return err
@@ -531,6 +538,33 @@ func (a *Agent) poll(ctx context.Context, api *client.Client) error {
 			s.Phase, s.Lecture, s.Reason = Monitored, lec, ""
 		}
 	})
+	return nil
+}
+
+// joinConfigured asks to join Config.Join once. A request or membership
+// that exists is fine; an unknown code is logged and not retried; other
+// errors are returned (the next poll tries again).
+func (a *Agent) joinConfigured(ctx context.Context, api *client.Client) error {
+	a.mu.Lock()
+	code, done := strings.TrimSpace(a.cfg.Join), a.joined
+	a.mu.Unlock()
+	if code == "" || done {
+		return nil
+	}
+	e, err := api.Join(ctx, code)
+	switch c := client.Code(err); {
+	case err == nil:
+		a.log.Info("asked to join", "code", code, "lecture", e.LectureID)
+	case c == wire.CodeAlreadyWaiting || c == wire.CodeAlreadyMember:
+		a.log.Info("already asked to join, or a member", "code", code)
+	case client.Status(err) == 404 || client.Status(err) == 400 || client.Status(err) == 422:
+		a.log.Error("cannot join: no lecture has that code", "code", code, "err", err)
+	default:
+		return err
+	}
+	a.mu.Lock()
+	a.joined = true
+	a.mu.Unlock()
 	return nil
 }
 

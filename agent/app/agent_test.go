@@ -344,6 +344,7 @@ func TestPushedChangesAndPresence(t *testing.T) {
 		Recheck:    time.Hour,
 		MaxBackoff: 300 * time.Millisecond,
 		Login:      &app.Credentials{Email: stud.User.Email, Password: servertest.Password},
+		Join:       "  " + lec.Code + " ", // --join: asked once signed in
 		Logger:     slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		OnChange:   w.on,
 	})
@@ -356,10 +357,13 @@ func TestPushedChangesAndPresence(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	w.wait(t, "idle", func(s app.Status) bool { return s.Phase == app.Idle && s.User.ID == stud.User.ID })
 
-	var e wire.Enrollment
-	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: lec.Code}, &e)
-	// The agent's first poll may have run before the request existed: it
-	// learns of its own request only from the push that follows Accept.
+	w.wait(t, "own request pending", func(s app.Status) bool { return len(s.Pending) == 1 })
+	var reqs wire.Page[wire.Enrollment]
+	prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/enrollments?status=waiting", lec.ID), nil, &reqs)
+	if len(reqs.Items) != 1 || reqs.Items[0].StudentID != stud.User.ID {
+		t.Fatalf("the professor sees %+v", reqs.Items)
+	}
+	e := reqs.Items[0]
 	prof.Must(200, "POST", fmt.Sprintf("/api/v1/lectures/%d/activate", lec.ID), nil, nil)
 	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", e.ID), nil, nil)
 	w.wait(t, "monitored after Accept", func(s app.Status) bool { return s.Phase == app.Monitored && s.Lecture.ID == lec.ID })

@@ -28,6 +28,7 @@ type Config struct {
 	Store           client.TokenStore
 	Email, Password string         // used when no stored session works
 	LectureID       int64          // 0: the only active lecture
+	JoinCode        string         // a lecture code to ask to join once signed in
 	Monitor         monitor.Config // LectureID is filled in by the agent
 	Recheck         time.Duration  // app.DefaultRecheck when zero
 	MaxBackoff      time.Duration  // between reconnection attempts (1 min)
@@ -54,7 +55,7 @@ func Run(ctx context.Context, src monitor.Source, cfg Config) error {
 		Source:  func() (monitor.Source, func(), error) { return src, func() {}, nil },
 		Monitor: cfg.Monitor, Recheck: cfg.Recheck, MaxBackoff: cfg.MaxBackoff, Lecture: cfg.LectureID,
 		Login:      &app.Credentials{Email: cfg.Email, Password: cfg.Password},
-		Unattended: true, Logger: log, OnChange: v.show,
+		Unattended: true, Join: cfg.JoinCode, Logger: log, OnChange: v.show,
 	}
 	if cfg.Live != nil {
 		ac.Live = hook(cfg.Live)

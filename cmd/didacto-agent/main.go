@@ -61,6 +61,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 	fs.Duration("interval", monitor.DefaultInterval, "capture interval")
 	fs.Int("width", monitor.DefaultWidth, fmt.Sprintf("upload width in pixels (max %d)", capture.MaxWidth))
 	fs.Int("quality", capture.DefaultQuality, "JPEG quality (1-100)")
+	fs.String("join", "", "headless: ask to join the lecture with this code once signed in (the professor accepts it in the console)")
 	fs.Int("screen", capture.AllScreens, "monitor index to capture (-1: all)")
 	fs.String("email", "", "account email")
 	fs.String("password", "", "account password (prefer DIDACTO_PASSWORD)")
@@ -177,6 +178,7 @@ func runHeadless(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, syste
 		Email:     v.GetString("email"),
 		Password:  v.GetString("password"),
 		LectureID: v.GetInt64("lecture"),
+		JoinCode:  v.GetString("join"),
 		Logger:    log,
 		Live:      liveHook,
 		Agent:     func(a *app.Agent) { agent = a },
