@@ -20,6 +20,7 @@ echo "# $(date -u) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee 
 if [ "$what" = all ] || [ "$what" = go ]; then
   go test -run '^$' -bench . -benchtime 2s ./server/api/ ./server/store/... ./server/signal/ ./server/payment/... \
     ./capture/ ./rtc/... ./input/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|goos|cpu)' | tee -a "$out"
+  go test -run '^$' -bench ClassStart -benchtime 10x ./agent/app/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)' | tee -a "$out"
 fi
 
 if [ "$what" = all ] || [ "$what" = load ]; then
