@@ -266,6 +266,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	var notify monitor.Notifier
 	if s.redis != nil {
 		s.frames = monitor.NewRedisFrames(s.redis, "didacto:", mcfg.FrameTTL)
+		mcfg.Focus = monitor.NewRedisFocus(s.redis, "didacto:")
 		notify = monitor.NewRedisNotifier(s.redis, "didacto:", s.logger)
 	} else {
 		mem := monitor.NewMemoryFrames(mcfg.FrameTTL, nil)

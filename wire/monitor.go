@@ -74,3 +74,25 @@ type AuditRecord struct {
 	Replica   string    `json:"replica,omitempty"`
 	At        time.Time `json:"at"`
 }
+
+// MonitorFocus asks, for FocusLease (answered in lease_ms), for frames
+// larger than thumbnails: POST /api/v1/lectures/{id}/monitor/focus. The
+// console renews it while it shows the tiles larger (an enlarged tile: its
+// student, every second; a larger tile size: the whole lecture, with an
+// empty student_ids). Width 0 ends it at once.
+type MonitorFocus struct {
+	StudentIDs []int64 `json:"student_ids"`
+	Width      int     `json:"width"`
+}
+
+// MonitorFocusAnswer says how long a focus holds.
+type MonitorFocusAnswer struct {
+	LeaseMS int `json:"lease_ms"`
+}
+
+// Focus bounds.
+const (
+	MinFocusWidth    = 160
+	MaxFocusWidth    = 1280
+	MaxFocusStudents = 100
+)

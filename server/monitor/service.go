@@ -46,6 +46,9 @@ type Config struct {
 	// Event streams open at once on this replica per professor and per
 	// client address (<= 0: no cap); one more is answered 429.
 	MaxStreamsPerUser, MaxStreamsPerAddress int
+	// Focus keeps the consoles' requests for larger frames (nil: in this
+	// process; in Redis when replicas share one).
+	Focus FocusStore
 }
 
 // DefaultConfig returns the production defaults.
@@ -61,9 +64,11 @@ type Service struct {
 	store  Store
 	frames FrameStore
 	notify Notifier
-	auth   *auth.Service
-	now    func() time.Time
-	logger *slog.Logger
+	// focusStore is cfg.Focus, or memory.
+	focusStore FocusStore
+	auth       *auth.Service
+	now        func() time.Time
+	logger     *slog.Logger
 
 	access *ttlCache[accessKey, error] // successful membership and activity checks, cached briefly
 	conns  *limit.Conns                // open event streams per user and address
@@ -86,7 +91,10 @@ func NewService(cfg Config, st Store, frames FrameStore, notify Notifier, a *aut
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	return &Service{cfg: cfg, store: st, frames: frames, notify: notify, auth: a, now: now, logger: logger,
+	if cfg.Focus == nil {
+		cfg.Focus = NewMemoryFocus(now)
+	}
+	return &Service{cfg: cfg, store: st, frames: frames, notify: notify, focusStore: cfg.Focus, auth: a, now: now, logger: logger,
 		access:   newTTLCache[accessKey, error](3*time.Second, now),
 		conns:    limit.NewConns(),
 		pending:  map[accessKey]time.Time{},
@@ -102,6 +110,7 @@ func (s *Service) Register(mux httpx.Mux) {
 	mux.Handle("PUT /api/v1/lectures/{id}/frame", s.auth.Require(s.putFrame, wire.RoleStudent))
 	mux.Handle("GET /api/v1/lectures/{id}/monitor", s.auth.Require(s.snapshot, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/monitor/stream", s.auth.Require(s.stream, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/monitor/focus", s.auth.Require(s.focus, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/students/{studentId}/frame", s.auth.Require(s.getFrame, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/attendance", s.auth.Require(s.attendance, prof))
 }
@@ -208,7 +217,7 @@ func (s *Service) putFrame(w http.ResponseWriter, r *http.Request, id auth.Ident
 	hints := wire.FrameHints{IntervalMS: int(s.cfg.IdleInterval.Milliseconds()), Width: s.cfg.IdleWidth,
 		Quality: s.cfg.Quality, NeedFrame: needFrame}
 	if watched {
-		hints.Watched, hints.IntervalMS, hints.Width = true, int(s.cfg.WatchedInterval.Milliseconds()), s.cfg.Width
+		hints = s.watchedHints(r.Context(), lid, id.UserID, hints)
 	}
 	httpx.WriteJSON(w, http.StatusOK, hints)
 	return nil

@@ -120,6 +120,18 @@ try {
   await page.waitForSelector('#enlarged[open]');
   await page.waitForFunction(() => { const i = document.getElementById('enlarged-img'); return i.complete && i.naturalWidth > 0; });
   const bigSrc = await page.getAttribute('#enlarged-img', 'src');
+  // The enlarged student is asked for large frames every second while the
+  // dialog is open (the console holds a focus lease), thumbnails after.
+  const hintsUntil = async (want, what) => {
+    for (let i = 0; ; i++) {
+      const h = await upload(lectureId, kim.token, frames[i % 2]);
+      if (want(h)) return h;
+      if (i >= 40) throw new Error(`${what}: hints stayed ${JSON.stringify(h)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  const big = await hintsUntil((h) => h.width >= 960 && h.interval_ms === 1000, 'enlarged');
+  check(big.width >= 960 && big.width <= 1280, `enlarged tile asks for ${big.width}px frames every ${big.interval_ms} ms`);
   await upload(lectureId, kim.token, frames[2]);
   await page.waitForFunction((old) => document.getElementById('enlarged-img').getAttribute('src') !== old, bigSrc, { timeout: 10000 });
   await shoot(page, 'monitor-enlarged', async () => {
@@ -128,6 +140,8 @@ try {
   });
   if (await page.isVisible('#enlarged[open]')) await page.click('#enlarged-close');
   await page.waitForSelector('#enlarged:not([open])', { state: 'attached' });
+  const small = await hintsUntil((h) => h.width === 320, 'closed');
+  check(small.interval_ms === 2000, `thumbnails again after closing (${small.width}px every ${small.interval_ms} ms)`);
 
   step('keyboard only: enlarge and close');
   await page.focus(`${tile} button.enlarge`);

@@ -8,6 +8,11 @@ import { h } from '../dom.js';
 const staleAfterMs = 10000;
 const offlineAfterMs = 60000; // the server's frame TTL
 const sizeKey = 'didacto.tileSize';
+// Larger frames while the professor looks closer (the server's focus lease
+// is 15 s; renewed well within it).
+const thumbWidth = 320;
+const maxFocusWidth = 1280;
+const focusRenewMs = 5000;
 
 export async function view(ctx) {
   const { t } = ctx;
@@ -32,6 +37,25 @@ export async function view(ctx) {
   slider.addEventListener('input', applySize);
   applySize();
 
+  // Focus: ask for frames as sharp as the tiles are shown. The enlarged
+  // tile's student sends large frames every second; tiles larger than a
+  // thumbnail ask the whole lecture for wider ones. Both are leases, renewed
+  // while they hold, so a closed tab returns the lab to thumbnails.
+  const dpr = () => window.devicePixelRatio || 1;
+  const focusWidth = (px) => Math.min(maxFocusWidth, Math.round(px * dpr()));
+  const postFocus = (body) => ctx.api('POST', `/lectures/${id}/monitor/focus`, body).catch(() => { /* the lease lapses by itself */ });
+  let gridFocus = 0;
+  const sendFocus = () => {
+    const w = focusWidth(Number(slider.value));
+    const want = w > thumbWidth ? w : 0;
+    if (want || gridFocus) postFocus({ student_ids: [], width: want });
+    gridFocus = want;
+    if (enlarged) postFocus({ student_ids: [enlarged.data.student_id], width: focusWidth(Math.max(bigImg.clientWidth, 960)) });
+  };
+  let sizeTimer = 0;
+  slider.addEventListener('change', () => { clearTimeout(sizeTimer); sizeTimer = setTimeout(sendFocus, 300); });
+  const focusTimer = setInterval(sendFocus, focusRenewMs);
+
   // Enlarged view: a modal dialog that follows the same tile.
   let enlarged = null;
   const bigImg = h('img', { id: 'enlarged-img', alt: '' });
@@ -41,7 +65,11 @@ export async function view(ctx) {
     h('div', { class: 'title-row' }, bigTitle, h('span', { class: 'spacer' }), bigLive,
       h('button', { type: 'button', class: 'secondary', id: 'enlarged-close', onclick: () => dialog.close() }, t('common.close'))),
     bigImg);
-  dialog.addEventListener('close', () => { enlarged = null; bigImg.removeAttribute('src'); });
+  dialog.addEventListener('close', () => {
+    if (enlarged) postFocus({ student_ids: [enlarged.data.student_id], width: 0 });
+    enlarged = null;
+    bigImg.removeAttribute('src');
+  });
   const enlarge = (tile) => {
     enlarged = tile;
     bigTitle.textContent = tile.data.name;
@@ -50,6 +78,7 @@ export async function view(ctx) {
     bigImg.alt = t('mon.screen.alt', { name: tile.data.name });
     if (tile.data.frame_url) bigImg.src = tile.data.frame_url;
     dialog.showModal();
+    sendFocus();
   };
 
   const observer = new IntersectionObserver((entries) => {
@@ -183,9 +212,13 @@ export async function view(ctx) {
   };
   openStream();
   const clock = setInterval(paintAll, 1000); // "seen … ago" labels only; no network
+  sendFocus();
   ctx.onLeave(() => {
     es.close();
     clearInterval(clock);
+    clearInterval(focusTimer);
+    clearTimeout(sizeTimer);
+    if (gridFocus) postFocus({ student_ids: [], width: 0 });
     if (poll) clearInterval(poll);
     observer.disconnect();
     if (dialog.open) dialog.close();
