@@ -151,6 +151,12 @@ type Runner struct {
 	state     State
 	stateSet  bool
 	muted     atomic.Bool // the student's choice, kept across sessions
+	// ending owns the sessions ended from their own goroutines (a failed
+	// peer, a broken video loop); Run waits for them before it closes the
+	// injector, so no release races the close.
+	endMu    sync.Mutex
+	ending   sync.WaitGroup
+	stopping bool // Run is over: nothing more to end
 }
 
 // New checks the configuration; it does not touch the network.
@@ -223,7 +229,11 @@ var errRetryLater = errors.New("live: room refused")
 // Run stays joined until ctx ends, reconnecting with exponential backoff
 // and jitter. It always returns nil after ctx ends.
 func (r *Runner) Run(ctx context.Context) error {
+	r.endMu.Lock()
+	r.stopping = false
+	r.endMu.Unlock()
 	defer r.closeInjector()
+	defer r.waitEnding() // runs first: every session is closed before the injector
 	delay := r.cfg.MinBackoff
 	for {
 		start := time.Now()
@@ -459,6 +469,29 @@ func (r *Runner) session(epoch int64) *session {
 }
 
 // endSession ends s (nil: whatever session is current).
+// endLater ends s from a goroutine Run waits for: for callers that must not
+// block (pion callbacks) or that the ending waits for (the video loop).
+func (r *Runner) endLater(s *session, why string) {
+	r.endMu.Lock()
+	defer r.endMu.Unlock()
+	if r.stopping {
+		return // Run ended every session already
+	}
+	r.ending.Add(1)
+	go func() {
+		defer r.ending.Done()
+		r.endSession(s, why)
+	}()
+}
+
+// waitEnding waits for the sessions being ended and refuses new ones.
+func (r *Runner) waitEnding() {
+	r.endMu.Lock()
+	r.stopping = true
+	r.endMu.Unlock()
+	r.ending.Wait()
+}
+
 func (r *Runner) endSession(s *session, why string) {
 	r.mu.Lock()
 	if r.cur == nil || (s != nil && r.cur != s) {

@@ -153,13 +153,13 @@ func (r *Runner) startSession(ctx context.Context, offer wire.SignalMessage) err
 		if err := prep.wait(s.ctx); err != nil {
 			if s.ctx.Err() == nil {
 				s.log.Warn("screen capture", "err", err)
-				go r.endSession(s, "screen capture failed") // endSession waits for this goroutine
+				r.endLater(s, "screen capture failed") // endSession waits for this goroutine
 			}
 			return
 		}
 		if err := prep.streamer.Run(s.ctx, s.peer); err != nil {
 			s.log.Warn("video loop", "err", err)
-			go r.endSession(s, "video failed") // endSession waits for this goroutine
+			r.endLater(s, "video failed") // endSession waits for this goroutine
 		}
 	}()
 	answer, err := s.peer.Answer(offer.SDP)
@@ -397,7 +397,7 @@ func (s *session) peerState(st webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateDisconnected:
 		s.releaseAll() // maybe back soon; nothing stays pressed meanwhile
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		go s.r.endSession(s, "peer connection "+st.String())
+		s.r.endLater(s, "peer connection "+st.String())
 	}
 }
 

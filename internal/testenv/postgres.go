@@ -73,7 +73,9 @@ func (pg *Postgres) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", pg.port, db)
 }
 
-// Main runs the tests and then stops the shared servers this package started.
+// Main runs the tests, stops the shared servers this package started, and
+// fails a passing run that left goroutines behind (every goroutine must
+// have an owner that waits for it; see leaks.go).
 func Main(m *testing.M) {
 	code := m.Run()
 	shared.mu.Lock()
@@ -81,6 +83,12 @@ func Main(m *testing.M) {
 		f()
 	}
 	shared.mu.Unlock()
+	if code == 0 {
+		if err := findLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
