@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/feed"
 	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/plan"
@@ -33,8 +34,12 @@ type API struct {
 	// RejectCooldown is how long a rejected student waits before asking to
 	// join the same lecture again (0: no wait).
 	RejectCooldown time.Duration
-	now            func() time.Time
-	logger         *slog.Logger
+	// Feed carries join-request changes to the consoles (in memory unless
+	// the server sets a Redis bus, so every replica hears them).
+	Feed    feed.Bus
+	streams *limit.Conns // open join-request streams per professor
+	now     func() time.Time
+	logger  *slog.Logger
 }
 
 // New returns the core API; limits keeps its throttles (in memory when nil).
@@ -45,7 +50,8 @@ func New(st store.Store, a *auth.Service, limits limit.Store, now func() time.Ti
 	if limits == nil {
 		limits = limit.NewMemory(now)
 	}
-	return &API{store: st, auth: a, limits: limits, now: now, logger: logger, RejectCooldown: 10 * time.Minute}
+	return &API{store: st, auth: a, limits: limits, now: now, logger: logger, RejectCooldown: 10 * time.Minute,
+		Feed: feed.NewLocal(), streams: limit.NewConns()}
 }
 
 // Register mounts the routes on mux.
@@ -71,6 +77,9 @@ func (a *API) Register(mux httpx.Mux) {
 	mux.Handle("POST /api/v1/lectures/{id}/activate", req(a.activate, prof))
 	mux.Handle("POST /api/v1/lectures/{id}/deactivate", req(a.deactivate, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/enrollments", req(a.lectureEnrollments, prof))
+	mux.Handle("GET /api/v1/lectures/{id}/enrollments/stream", req(a.enrollmentStream, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/enrollments/accept", req(a.bulkAccept, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/enrollments/reject", req(a.bulkReject, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/students", req(a.members, prof))
 	mux.Handle("DELETE /api/v1/lectures/{id}/students/{studentId}", req(a.removeMember, prof))
 	mux.Handle("DELETE /api/v1/lectures/{id}/membership", req(a.leave, stud))
