@@ -392,9 +392,7 @@ func (a *API) members(w http.ResponseWriter, r *http.Request, id auth.Identity) 
 		return err
 	}
 	list := func(p store.PageRequest) ([]store.Member, int, error) { return a.store.Members(r.Context(), l.ID, p) }
-	return writePage(w, r, list, func(m store.Member) wire.Member {
-		return wire.Member{StudentID: m.StudentID, Name: m.Name, Email: m.Email, JoinedAt: m.JoinedAt.UTC()}
-	})
+	return writePage(w, r, list, memberView)
 }
 
 var errNotMember = httpx.Errorf(http.StatusNotFound, wire.CodeNotMember, "that student is not a member of this lecture")
