@@ -124,16 +124,21 @@ func (r *Redis) Subscribe(ctx context.Context, topic string) <-chan []byte {
 		}
 	})
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	var ready chan struct{}
 	if _, ok := r.subs[topic]; !ok {
 		subCtx, cancel := context.WithCancel(context.Background())
 		r.subs[topic] = cancel
-		ready := make(chan struct{})
+		ready = make(chan struct{})
 		go r.pump(subCtx, topic, ready)
-		// Wait (briefly) until Redis confirmed the subscription, so an event
-		// published right after Subscribe returns is not lost.
+	}
+	r.mu.Unlock()
+	if ready != nil {
+		// Wait (briefly, and without holding the lock) until Redis confirmed
+		// the subscription, so an event published right after Subscribe
+		// returns is not lost.
 		select {
 		case <-ready:
+		case <-ctx.Done():
 		case <-time.After(2 * time.Second):
 		}
 	}
