@@ -232,6 +232,7 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	s.mux = mux
 	core := api.New(s.store, s.auth, s.limits, nil, s.logger)
 	core.RejectCooldown = s.cfg.JoinCooldown
+	core.Replica = s.cfg.Replica
 	if s.redis != nil {
 		core.Feed = feed.NewRedis(s.redis, "didacto:", s.logger)
 	}

@@ -34,6 +34,8 @@ type API struct {
 	// RejectCooldown is how long a rejected student waits before asking to
 	// join the same lecture again (0: no wait).
 	RejectCooldown time.Duration
+	// Replica names this server in the audit rows it writes.
+	Replica string
 	// Feed carries join-request changes to the consoles (in memory unless
 	// the server sets a Redis bus, so every replica hears them).
 	Feed    feed.Bus

@@ -266,7 +266,7 @@ func (a *API) decideOne(ctx context.Context, id auth.Identity, e store.Enrollmen
 		action = "enrollment_accept"
 	}
 	if err := a.store.AppendAudit(ctx, store.AuditEntry{LectureID: e.LectureID, ActorID: id.UserID, SubjectID: e.StudentID,
-		Action: action, Detail: detail}); err != nil {
+		Action: action, Detail: detail, Replica: a.Replica}); err != nil {
 		// The decision stands (it is committed); the gap is logged loudly.
 		a.logger.Error("auditing enrollment decision", "enrollment_id", e.ID, "action", action, "err", err)
 	}

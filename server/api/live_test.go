@@ -194,7 +194,7 @@ func TestBulkDecisions(t *testing.T) {
 		prof.Must(200, "GET", lp+"/audit?size=100", nil, &audit)
 		count := map[string]int{}
 		for _, a := range audit.Items {
-			if a.ActorID != prof.User.ID || a.SubjectID == 0 {
+			if a.ActorID != prof.User.ID || a.SubjectID == 0 || a.Replica != in.Server.Replica() {
 				t.Fatalf("audit entry %+v", a)
 			}
 			count[a.Action]++

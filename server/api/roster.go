@@ -112,7 +112,7 @@ func memberView(m store.Member) wire.Member {
 
 func (a *API) auditRoster(r *http.Request, lectureID, actor, subject int64, action, detail string) {
 	if err := a.store.AppendAudit(r.Context(), store.AuditEntry{LectureID: lectureID, ActorID: actor, SubjectID: subject,
-		Action: action, Detail: detail}); err != nil {
+		Action: action, Detail: detail, Replica: a.Replica}); err != nil {
 		a.logger.Error("auditing roster change", "lecture_id", lectureID, "action", action, "err", err)
 	}
 }
