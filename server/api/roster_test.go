@@ -181,7 +181,10 @@ func TestRosterImport(t *testing.T) {
 // TestRosterImportLarge imports a 5,000-row class list: once with one bad
 // line at the end (nothing applied), then whole.
 func TestRosterImportLarge(t *testing.T) {
-	in := servertest.Start(t)
+	eachDatabase(t, testRosterImportLarge)
+}
+
+func testRosterImportLarge(t *testing.T, in *servertest.Instance) {
 	prof := in.Register(t, wire.RoleProfessor, "Prof Big")
 	var l wire.Lecture
 	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Big"}, &l)
