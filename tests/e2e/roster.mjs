@@ -184,6 +184,15 @@ try {
   check(!cut, 'the name fits on a 240 px tile');
   await shoot(page, 'monitor-names', () => page.waitForSelector(`${tile}.has-frame`));
 
+  step('the grid of a lecture that is off offers the switch right there');
+  // prof.token ended with the password change; sign in again.
+  const fresh = (await api('POST', '/auth/login', { body: { email: prof.email, password: 'Fresh-Passw0rd!' } })).access_token;
+  const second = await api('POST', '/lectures', { token: fresh, body: { title: 'Lab 4' } });
+  await go(page, `#/lectures/${second.id}/monitor`);
+  await page.click('#mon-activate');
+  await page.waitForSelector('#mon-inactive', { state: 'detached' });
+  check((await api('GET', `/lectures/${second.id}`, { token: fresh })).active, 'switched on');
+
   step('plans say what Premium adds');
   await go(page, '#/plans');
   check((await page.textContent('#plans-compare')).includes('up to 3 lectures'), 'free limit stated');

@@ -100,7 +100,7 @@ export default {
   'audit.actor': 'Who',
   'audit.subject': 'Whom',
   'audit.detail': 'Detail',
-  'audit.empty': 'No live sessions yet.',
+  'audit.empty': 'Nothing recorded yet: join decisions, roster changes and live sessions appear here.',
   'audit.action.join': 'joined',
   'audit.action.leave': 'left',
   'audit.action.takeover': 'took over',

@@ -100,7 +100,7 @@ export default {
   'audit.actor': '누가',
   'audit.subject': '누구를',
   'audit.detail': '내용',
-  'audit.empty': '아직 실시간 세션이 없습니다.',
+  'audit.empty': '아직 기록이 없습니다. 참여 요청 처리, 수강생 명단 변경, 실시간 세션이 여기에 표시됩니다.',
   'audit.action.join': '입장',
   'audit.action.leave': '퇴장',
   'audit.action.takeover': '세션 인계',
