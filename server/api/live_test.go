@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/didacto/didacto/internal/testenv"
+	"github.com/didacto/didacto/server/api"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/wire"
 )
@@ -33,6 +34,7 @@ func openStream(t *testing.T, c *servertest.Client, path string) <-chan sseEvent
 	}
 	out := make(chan sseEvent, 64)
 	go func() {
+		defer close(out)
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
 		var ev sseEvent
@@ -56,7 +58,10 @@ func nextEnrollment(t *testing.T, ch <-chan sseEvent) wire.Enrollment {
 	t.Helper()
 	for {
 		select {
-		case ev := <-ch:
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatal("the stream closed")
+			}
 			if ev.name != "enrollment" {
 				continue
 			}
@@ -74,8 +79,8 @@ func nextEnrollment(t *testing.T, ch <-chan sseEvent) wire.Enrollment {
 func waitHello(t *testing.T, ch <-chan sseEvent) {
 	t.Helper()
 	select {
-	case ev := <-ch:
-		if ev.name != "hello" {
+	case ev, ok := <-ch:
+		if !ok || ev.name != "hello" {
 			t.Fatalf("first event %q, want hello", ev.name)
 		}
 	case <-time.After(5 * time.Second):
@@ -209,4 +214,38 @@ func TestBulkDecisions(t *testing.T) {
 			nextEnrollment(t, events)
 		}
 	})
+}
+
+// TestJoinRequestStreamEndsWithTheSignIn: a console signed out elsewhere
+// stops hearing about the lecture within the stream's recheck, and too many
+// streams of one professor are refused.
+func TestJoinRequestStreamEndsWithTheSignIn(t *testing.T) {
+	in := servertest.Start(t)
+	prof := in.Register(t, wire.RoleProfessor, "Prof Leaves")
+	var l wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Ends"}, &l)
+	path := fmt.Sprintf("/api/v1/lectures/%d/enrollments/stream", l.ID)
+
+	c := in.NewClient(t)
+	var pair wire.TokenPair
+	c.Must(200, "POST", "/api/v1/auth/login", wire.LoginRequest{Email: prof.User.Email, Password: servertest.Password}, &pair)
+	c.Token = pair.AccessToken
+	events := openStream(t, c, path)
+	waitHello(t, events)
+	c.Must(204, "POST", "/api/v1/auth/logout", wire.RefreshRequest{RefreshToken: pair.RefreshToken}, nil)
+	deadline := time.After(10 * time.Second)
+	closed := false
+	for !closed {
+		select {
+		case _, ok := <-events:
+			closed = !ok
+		case <-deadline:
+			t.Fatal("the stream outlived its sign-in by 10 s")
+		}
+	}
+
+	for range api.MaxEnrollmentStreams {
+		openStream(t, prof, path)
+	}
+	prof.Do("GET", path, nil, nil).Code(t, 429, wire.CodeRateLimited)
 }
