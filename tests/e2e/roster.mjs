@@ -196,7 +196,7 @@ try {
   step('plans say what Premium adds');
   await go(page, '#/plans');
   check((await page.textContent('#plans-compare')).includes('up to 3 lectures'), 'free limit stated');
-  await shoot(page, 'plans');
+  await shoot(page, 'plans-compare');
 
   check(errors.length === 0, 'no page errors: ' + errors.join(' | '));
   step('done');

@@ -255,7 +255,7 @@ export default {
   'lecture.reset.label': 'Reset the password of {name}',
   'lecture.reset.confirm': 'Make a one-time code with which {name} sets a new password? An earlier code stops working.',
   'lecture.reset.show': 'One-time code for {name}:',
-  'lecture.reset.help': 'On the DIDACTO sign-in page the student chooses “Set a new password with a code” and enters their email, this code and a new password. The code works once, until {time}.',
+  'lecture.reset.help': 'The student opens {url}, clicks “Forgot your password?” and enters their email, this code and a new password. The code works once, until {time}.',
   'lecture.off.help': 'Monitoring is off: students’ screens are not sent. Switch it on at the start of class; the grid opens by itself.',
   'lecture.start': 'Switch on and open monitoring',
   'col.number': 'Student no.',

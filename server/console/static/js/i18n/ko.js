@@ -255,7 +255,7 @@ export default {
   'lecture.reset.label': '{name} 비밀번호 재설정',
   'lecture.reset.confirm': '{name} 학생이 새 비밀번호를 정할 일회용 코드를 만들까요? 이전 코드는 더 이상 쓸 수 없습니다.',
   'lecture.reset.show': '{name} 학생의 일회용 코드:',
-  'lecture.reset.help': '학생은 DIDACTO 로그인 화면에서 “코드로 새 비밀번호 정하기”를 누르고 이메일, 이 코드, 새 비밀번호를 입력합니다. 코드는 {time}까지 한 번만 쓸 수 있습니다.',
+  'lecture.reset.help': '학생은 {url} 에 접속해 “비밀번호를 잊으셨나요?”를 누르고 이메일, 이 코드, 새 비밀번호를 입력합니다. 코드는 {time}까지 한 번만 쓸 수 있습니다.',
   'lecture.off.help': '모니터링이 꺼져 있어 학생 화면이 전송되지 않습니다. 수업을 시작할 때 켜면 모니터링 화면이 바로 열립니다.',
   'lecture.start': '켜고 모니터링 열기',
   'col.number': '학번',

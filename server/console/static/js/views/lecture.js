@@ -166,7 +166,7 @@ export async function view(ctx) {
       clear(resetOut).append(
         h('p', {}, t('lecture.reset.show', { name: m.name })),
         h('p', { class: 'join-code reset-code', id: 'reset-code' }, rc.code),
-        h('p', { class: 'muted' }, t('lecture.reset.help', { time: ctx.i18n.time(rc.expires_at) })),
+        h('p', { class: 'muted' }, t('lecture.reset.help', { time: ctx.i18n.time(rc.expires_at), url: location.origin })),
         h('button', { type: 'button', class: 'secondary small', onclick: () => { clear(resetOut); resetOut.hidden = true; } },
           t('common.close')));
       resetOut.hidden = false;
