@@ -256,7 +256,7 @@ func parseRoster(body []byte) ([]rosterRow, []wire.RosterRowError) {
 				continue
 			}
 		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+		if blank(rec) { // spreadsheet exports end with rows of empty cells
 			continue
 		}
 		if len(rows)+len(problems) >= MaxRosterRows {
@@ -294,6 +294,15 @@ func parseRoster(body []byte) ([]rosterRow, []wire.RosterRowError) {
 		rows = append(rows, rosterRow{line: line, email: email, number: number})
 	}
 	return rows, problems
+}
+
+func blank(rec []string) bool {
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // headerColumns recognises a header row (English or Korean column names)

@@ -131,7 +131,7 @@ func TestRosterImport(t *testing.T) {
 		postCSV(prof, path, "\xff\xfe"+a.User.Email).Code(t, 422, wire.CodeRosterInvalid)
 
 		// A spreadsheet export: BOM, Korean header in another order, blank line.
-		ok := "\uFEFF학번,이름,이메일\n2026001,Student A," + a.User.Email + "\n\n2026003,학생 C," + c.User.Email + "\n"
+		ok := "\uFEFF학번,이름,이메일\n2026001,Student A," + a.User.Email + "\n\n2026003,학생 C," + c.User.Email + "\n,,\n , ,\n"
 		var res wire.RosterImportResult
 		if r := postCSV(prof, path, ok); r.Status != 200 {
 			t.Fatalf("import: %d %s", r.Status, r.Body)

@@ -116,16 +116,18 @@ func (s *Service) ResetPassword(ctx context.Context, email, code, next string, f
 		}
 		return errResetInvalid
 	}
+	// Hash first, whether or not the e-mail has an account, so that the
+	// answer's timing does not tell which e-mails do.
+	h, err := s.hash.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("hashing password: %w", err)
+	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return failed()
 	}
 	if err != nil {
 		return fmt.Errorf("looking up user: %w", err)
-	}
-	h, err := s.hash.Hash(ctx, next)
-	if err != nil {
-		return fmt.Errorf("hashing password: %w", err)
 	}
 	err = s.store.RedeemPasswordReset(ctx, u.ID, resetHash(u.ID, code), h, now, MaxResetAttempts)
 	if errors.Is(err, store.ErrResetInvalid) {
