@@ -23,6 +23,11 @@ try {
   await page.waitForSelector('#create-lecture');
   await go(page, `#/lectures/${lecture.id}`);
 
+  step('the projector page names the server too');
+  await go(page, `#/lectures/${lecture.id}/code`);
+  check((await page.textContent('#projector-server')).includes(BASE), 'server address on the projector');
+  await go(page, `#/lectures/${lecture.id}`);
+
   step('one primary action on a lecture that is off');
   const primaries = await page.$$eval('.toolbar a.button:not(.secondary):not(.danger), .toolbar button:not(.secondary):not(.danger):not([hidden])',
     (els) => els.filter((e) => e.offsetParent !== null).map((e) => e.id));
@@ -110,7 +115,7 @@ try {
   const code = (await page.textContent('#reset-code')).trim();
   check(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(code), 'code shown: ' + code);
   await page.$eval('#reset-out', (el) => el.scrollIntoView());
-  await page.screenshot({ path: process.env.SCREENSHOT_DIR ? join(process.env.SCREENSHOT_DIR, 'console-reset-code-en.png') : '/dev/null' });
+  if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, 'console-reset-code-en.png') });
   check(await page.evaluate(() => document.documentElement.lang === 'en'), 'en');
   await page.selectOption('#lang', 'ko');
   await ready(page);

@@ -48,6 +48,7 @@ export default {
 
   'lecture.code': 'Join code',
   'lecture.code.help': 'Students type this code in the DIDACTO app to ask to join.',
+  'lecture.code.server': 'Server address in the app: {url}',
   'lecture.code.project': 'Show on projector',
   'lecture.monitor': 'Open monitoring',
   'lecture.audit': 'Audit log',

@@ -48,6 +48,7 @@ export default {
 
   'lecture.code': '참여 코드',
   'lecture.code.help': '학생이 DIDACTO 앱에 이 코드를 입력하면 참여 요청이 옵니다.',
+  'lecture.code.server': '앱의 서버 주소: {url}',
   'lecture.code.project': '프로젝터에 크게 보기',
   'lecture.monitor': '모니터링 열기',
   'lecture.audit': '감사 기록',

@@ -315,6 +315,8 @@ export async function codeView(ctx) {
     h('h1', {}, lecture.title),
     h('p', { class: 'muted' }, ctx.t('lecture.code.help')),
     h('p', { class: 'projector-code', id: 'projector-code', 'aria-label': ctx.t('lecture.code') }, lecture.code),
+    // Students setting up the app for the first time also need the server.
+    h('p', { class: 'projector-server', id: 'projector-server' }, ctx.t('lecture.code.server', { url: location.origin })),
     h('p', {}, h('a', { href: `#/lectures/${lecture.id}` }, ctx.t('common.back'))));
 }
 
