@@ -58,6 +58,10 @@ func (a *API) addStudent(w http.ResponseWriter, r *http.Request, id auth.Identit
 	if len(bad) > 0 {
 		return httpx.Invalid(bad...)
 	}
+	waiting, err := a.waitingRequests(r, l.ID)
+	if err != nil {
+		return err
+	}
 	out, err := a.store.AddMembers(r.Context(), l.ID, []store.RosterEntry{{Email: email, StudentNumber: number}})
 	var re *store.RosterError
 	if errors.As(err, &re) {
@@ -74,6 +78,7 @@ func (a *API) addStudent(w http.ResponseWriter, r *http.Request, id auth.Identit
 	if err != nil {
 		return err
 	}
+	a.publishSettled(r, waiting, out.Added)
 	status := http.StatusOK // already a member
 	if len(out.Added) == 1 {
 		status = http.StatusCreated
@@ -108,6 +113,42 @@ func (a *API) memberOf(r *http.Request, lectureID, studentID int64) (wire.Member
 
 func memberView(m store.Member) wire.Member {
 	return wire.Member{StudentID: m.StudentID, Name: m.Name, Email: m.Email, JoinedAt: m.JoinedAt.UTC(), StudentNumber: m.StudentNumber}
+}
+
+// waitingRequests lists the lecture's waiting join requests (AddMembers
+// accepts those of the students it adds).
+func (a *API) waitingRequests(r *http.Request, lectureID int64) ([]store.Enrollment, error) {
+	var out []store.Enrollment
+	for page := 1; ; page++ {
+		es, total, err := a.store.EnrollmentsByLecture(r.Context(), lectureID, wire.EnrollmentWaiting, store.PageRequest{Page: page, Size: wire.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, es...)
+		if len(es) == 0 || len(out) >= total {
+			return out, nil
+		}
+	}
+}
+
+// publishSettled tells the consoles about the waiting requests that the
+// roster change accepted, so that no tab offers to decide them again.
+func (a *API) publishSettled(r *http.Request, waiting []store.Enrollment, added []int64) {
+	if len(waiting) == 0 || len(added) == 0 {
+		return
+	}
+	in := make(map[int64]bool, len(added))
+	for _, id := range added {
+		in[id] = true
+	}
+	for _, e := range waiting {
+		if !in[e.StudentID] {
+			continue
+		}
+		if now, err := a.store.EnrollmentByID(r.Context(), e.ID); err == nil {
+			a.publishEnrollment(r.Context(), now)
+		}
+	}
 }
 
 func (a *API) auditRoster(r *http.Request, lectureID, actor, subject int64, action, detail string) {
@@ -152,6 +193,10 @@ func (a *API) importRoster(w http.ResponseWriter, r *http.Request, id auth.Ident
 		for i, row := range rows {
 			entries[i] = store.RosterEntry{Email: row.email, StudentNumber: row.number}
 		}
+		waiting, err := a.waitingRequests(r, l.ID)
+		if err != nil {
+			return err
+		}
 		out, err := a.store.AddMembers(r.Context(), l.ID, entries)
 		var re *store.RosterError
 		if errors.As(err, &re) {
@@ -165,6 +210,7 @@ func (a *API) importRoster(w http.ResponseWriter, r *http.Request, id auth.Ident
 		} else if err != nil {
 			return err
 		} else {
+			a.publishSettled(r, waiting, out.Added)
 			a.auditRoster(r, l.ID, id.UserID, 0, "roster_import", fmt.Sprintf("%d rows: %d added, %d already members", len(rows), len(out.Added), out.Already))
 			a.logger.Info("class list imported", "lecture_id", l.ID, "rows", len(rows), "added", len(out.Added))
 			httpx.WriteJSON(w, http.StatusOK, wire.RosterImportResult{Rows: len(rows), Added: len(out.Added), Already: out.Already})

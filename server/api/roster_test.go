@@ -36,7 +36,10 @@ func TestAddStudentByEmail(t *testing.T) {
 	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Roster"}, &l)
 	path := fmt.Sprintf("/api/v1/lectures/%d/students", l.ID)
 	var waiting wire.Enrollment
+	events := openStream(t, prof, fmt.Sprintf("/api/v1/lectures/%d/enrollments/stream", l.ID))
+	waitHello(t, events)
 	stud.Must(201, "POST", "/api/v1/lectures/join", wire.JoinLectureRequest{Code: l.Code}, &waiting)
+	nextEnrollment(t, events)
 
 	prof.Do("POST", path, wire.AddStudentRequest{Email: "not an email"}, nil).Code(t, 422, wire.CodeValidation)
 	r := prof.Do("POST", path, wire.AddStudentRequest{Email: "nobody@school.example"}, nil)
@@ -56,6 +59,10 @@ func TestAddStudentByEmail(t *testing.T) {
 	prof.Must(201, "POST", path, wire.AddStudentRequest{Email: "  " + strings.ToUpper(stud.User.Email), StudentNumber: "2026-0001"}, &m)
 	if m.StudentID != stud.User.ID || m.StudentNumber != "2026-0001" || m.Name != "Kim Roster" {
 		t.Fatalf("member = %+v", m)
+	}
+	// The console hears that the student's waiting request is settled.
+	if e := nextEnrollment(t, events); e.ID != waiting.ID || e.Status != wire.EnrollmentAccepted {
+		t.Fatalf("event after adding = %+v", e)
 	}
 	prof.Must(200, "POST", path, wire.AddStudentRequest{Email: stud.User.Email}, &m)
 	if m.StudentNumber != "2026-0001" {
