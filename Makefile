@@ -1,7 +1,9 @@
 # DIDACTO — `make run` starts the server on the embedded defaults; `make test`
 # runs everything. Both install missing system packages first.
 GO      ?= go
-ADDR    ?= 127.0.0.1:8080
+# make run ADDR=127.0.0.1:9090, or DIDACTO_ADDR=127.0.0.1:9090 make run (the
+# server's own variable; ADDR wins when both are given).
+ADDR    ?= $(or $(DIDACTO_ADDR),127.0.0.1:8080)
 DATA    ?= ./data
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/didacto/didacto/internal/version.Version=$(VERSION)

@@ -29,6 +29,7 @@ import (
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/console"
 	"github.com/didacto/didacto/server/database"
+	"github.com/didacto/didacto/server/feed"
 	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/monitor"
@@ -254,6 +255,10 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	s.mux = mux
 	core := api.New(s.store, s.auth, s.limits, nil, s.logger)
 	core.RejectCooldown = s.cfg.JoinCooldown
+	core.Replica = s.cfg.Replica
+	if s.redis != nil {
+		core.Feed = feed.NewRedis(s.redis, "didacto:", s.logger)
+	}
 	core.Register(mux)
 
 	loc, err := time.LoadLocation(s.cfg.TimeZone)

@@ -134,6 +134,8 @@ type Member struct {
 	Name      string    `json:"name"`
 	Email     string    `json:"email"`
 	JoinedAt  time.Time `json:"joined_at"`
+	// StudentNumber is the school's number from the class list, if imported.
+	StudentNumber string `json:"student_number,omitempty"`
 }
 
 // Page is one page of a list. Page numbers start at 1.

@@ -16,6 +16,9 @@ type Plan struct {
 type PlanList struct {
 	PaymentsEnabled bool   `json:"payments_enabled"`
 	Plans           []Plan `json:"plans"`
+	// FreeMaxActiveLectures is how many lectures the free plan monitors at
+	// once; Premium has no such limit while it lasts.
+	FreeMaxActiveLectures int `json:"free_max_active_lectures"`
 }
 
 // CreateOrderRequest is the body of POST /api/v1/orders.

@@ -10,6 +10,8 @@ type Problem struct {
 	Detail string       `json:"detail,omitempty"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// Rows lists the refused lines of a class-list import (code roster_invalid).
+	Rows []RosterRowError `json:"rows,omitempty"`
 }
 
 // FieldError names one invalid input field.
@@ -58,4 +60,6 @@ const (
 	CodeRoomTakenOver    = "taken_over"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeUnknownPlan      = "unknown_plan"
+	CodeRosterInvalid    = "roster_invalid"
+	CodeResetCodeInvalid = "reset_code_invalid"
 )

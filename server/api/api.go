@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/feed"
 	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/plan"
@@ -33,11 +34,17 @@ type API struct {
 	// RejectCooldown is how long a rejected student waits before asking to
 	// join the same lecture again (0: no wait).
 	RejectCooldown time.Duration
+	// Replica names this server in the audit rows it writes.
+	Replica string
+	// Feed carries join-request changes to the consoles (in memory unless
+	// the server sets a Redis bus, so every replica hears them).
+	Feed feed.Bus
 	// Agents, when set, is told whose lectures changed, so their agents
 	// re-read them at once instead of at their next poll.
-	Agents AgentNotifier
-	now    func() time.Time
-	logger *slog.Logger
+	Agents  AgentNotifier
+	streams *limit.Conns // open join-request streams per professor
+	now     func() time.Time
+	logger  *slog.Logger
 }
 
 // AgentNotifier pushes "your lectures changed" to students' agents
@@ -80,7 +87,8 @@ func New(st store.Store, a *auth.Service, limits limit.Store, now func() time.Ti
 	if limits == nil {
 		limits = limit.NewMemory(now)
 	}
-	return &API{store: st, auth: a, limits: limits, now: now, logger: logger, RejectCooldown: 10 * time.Minute}
+	return &API{store: st, auth: a, limits: limits, now: now, logger: logger, RejectCooldown: 10 * time.Minute,
+		Feed: feed.NewLocal(), streams: limit.NewConns()}
 }
 
 // Register mounts the routes on mux.
@@ -93,6 +101,7 @@ func (a *API) Register(mux httpx.Mux) {
 	h("POST /api/v1/auth/login", a.login)
 	h("POST /api/v1/auth/refresh", a.refresh)
 	h("POST /api/v1/auth/logout", a.logout)
+	h("POST /api/v1/auth/reset-password", a.resetPassword)
 	mux.Handle("GET /api/v1/me", req(a.me))
 	mux.Handle("POST /api/v1/me/password", req(a.changePassword))
 	mux.Handle("POST /api/v1/signal/ticket", req(a.ticket))
@@ -106,8 +115,14 @@ func (a *API) Register(mux httpx.Mux) {
 	mux.Handle("POST /api/v1/lectures/{id}/activate", req(a.activate, prof))
 	mux.Handle("POST /api/v1/lectures/{id}/deactivate", req(a.deactivate, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/enrollments", req(a.lectureEnrollments, prof))
+	mux.Handle("GET /api/v1/lectures/{id}/enrollments/stream", req(a.enrollmentStream, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/enrollments/accept", req(a.bulkAccept, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/enrollments/reject", req(a.bulkReject, prof))
 	mux.Handle("GET /api/v1/lectures/{id}/students", req(a.members, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/students", req(a.addStudent, prof))
 	mux.Handle("DELETE /api/v1/lectures/{id}/students/{studentId}", req(a.removeMember, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/students/{studentId}/reset-code", req(a.resetCode, prof))
+	mux.Handle("POST /api/v1/lectures/{id}/roster", req(a.importRoster, prof))
 	mux.Handle("DELETE /api/v1/lectures/{id}/membership", req(a.leave, stud))
 	mux.Handle("GET /api/v1/lectures/{id}/audit", req(a.audit, prof))
 	mux.Handle("GET /api/v1/enrollments", req(a.myEnrollments, stud))

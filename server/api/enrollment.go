@@ -68,6 +68,7 @@ func (a *API) join(w http.ResponseWriter, r *http.Request, id auth.Identity) err
 	if err := a.spendRequest(ctx, l.ID, id.UserID); err != nil {
 		return err
 	}
+	a.publishEnrollment(ctx, e)
 	httpx.WriteJSON(w, http.StatusCreated, EnrollmentView(e))
 	return nil
 }
@@ -237,15 +238,133 @@ func (a *API) decide(w http.ResponseWriter, r *http.Request, id auth.Identity, a
 	if err != nil {
 		return err
 	}
-	e, err = a.store.DecideEnrollment(r.Context(), e.ID, accept)
-	if errors.Is(err, store.ErrInvalidState) {
-		return httpx.Errorf(http.StatusConflict, wire.CodeInvalidState, "only a waiting request can be accepted or rejected")
-	}
+	e, err = a.decideOne(r.Context(), id, e, accept, "")
 	if err != nil {
 		return err
 	}
-	a.tell(r.Context(), e.LectureID, e.StudentID)
 	httpx.WriteJSON(w, http.StatusOK, EnrollmentView(e))
+	return nil
+}
+
+var errNotWaiting = httpx.Errorf(http.StatusConflict, wire.CodeInvalidState, "only a waiting request can be accepted or rejected")
+
+// decideOne accepts or rejects one request the caller owns, records it in
+// the lecture's audit log and tells the watching consoles.
+func (a *API) decideOne(ctx context.Context, id auth.Identity, e store.Enrollment, accept bool, detail string) (store.Enrollment, error) {
+	e, err := a.store.DecideEnrollment(ctx, e.ID, accept)
+	if errors.Is(err, store.ErrInvalidState) {
+		return e, errNotWaiting
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return e, errNoEnrollment
+	}
+	if err != nil {
+		return e, err
+	}
+	action := "enrollment_reject"
+	if accept {
+		action = "enrollment_accept"
+	}
+	if err := a.store.AppendAudit(ctx, store.AuditEntry{LectureID: e.LectureID, ActorID: id.UserID, SubjectID: e.StudentID,
+		Action: action, Detail: detail, Replica: a.Replica}); err != nil {
+		// The decision stands (it is committed); the gap is logged loudly.
+		a.logger.Error("auditing enrollment decision", "enrollment_id", e.ID, "action", action, "err", err)
+	}
+	a.publishEnrollment(ctx, e)
+	a.tell(ctx, e.LectureID, e.StudentID)
+	return e, nil
+}
+
+func (a *API) bulkAccept(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	return a.bulkDecide(w, r, id, true)
+}
+
+func (a *API) bulkReject(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	return a.bulkDecide(w, r, id, false)
+}
+
+// bulkDecide decides several requests of one lecture. Each is its own
+// transaction: one that cannot be decided (another lecture's, no longer
+// waiting) is reported with its reason and the rest go through.
+func (a *API) bulkDecide(w http.ResponseWriter, r *http.Request, id auth.Identity, accept bool) error {
+	l, err := OwnedLecture(r.Context(), a.store, r, id)
+	if err != nil {
+		return err
+	}
+	var body wire.BulkDecisionRequest
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	switch {
+	case body.All && len(body.IDs) > 0:
+		return httpx.Invalid(wire.FieldError{Field: "all", Message: "give either ids or all, not both"})
+	case body.All && !accept:
+		return httpx.Invalid(wire.FieldError{Field: "all", Message: "rejecting every request at once is not offered; list the ids"})
+	case !body.All && len(body.IDs) == 0:
+		return httpx.Invalid(wire.FieldError{Field: "ids", Message: "list at least one enrollment id, or set all to true"})
+	case len(body.IDs) > wire.MaxBulkIDs:
+		return httpx.Invalid(wire.FieldError{Field: "ids", Message: fmt.Sprintf("at most %d ids at once", wire.MaxBulkIDs)})
+	}
+	ctx := r.Context()
+	var todo []store.Enrollment
+	if body.All {
+		for page := 1; ; page++ {
+			es, total, err := a.store.EnrollmentsByLecture(ctx, l.ID, wire.EnrollmentWaiting, store.PageRequest{Page: page, Size: wire.MaxPageSize})
+			if err != nil {
+				return err
+			}
+			todo = append(todo, es...)
+			if len(es) == 0 || len(todo) >= total || len(todo) >= wire.MaxBulkIDs {
+				break
+			}
+		}
+	} else {
+		seen := map[int64]bool{}
+		for _, eid := range body.IDs {
+			if seen[eid] {
+				continue
+			}
+			seen[eid] = true
+			todo = append(todo, store.Enrollment{ID: eid})
+		}
+	}
+	detail := "bulk"
+	if body.All {
+		detail = "accept all"
+	}
+	out := wire.BulkDecisionResult{Results: make([]wire.BulkDecisionItem, 0, len(todo))}
+	for _, e := range todo {
+		item := wire.BulkDecisionItem{ID: e.ID}
+		if !body.All { // listed ids must belong to this lecture
+			got, err := a.store.EnrollmentByID(ctx, e.ID)
+			switch {
+			case errors.Is(err, store.ErrNotFound) || (err == nil && got.LectureID != l.ID):
+				err = errNoEnrollment
+			case err != nil:
+				return err
+			}
+			if err != nil {
+				item.Code, item.Detail = wire.CodeNotFound, "no such join request in this lecture"
+				out.Results, out.Failed = append(out.Results, item), out.Failed+1
+				continue
+			}
+			e = got
+		}
+		decided, err := a.decideOne(ctx, id, e, accept, detail)
+		var he *httpx.Error
+		if errors.As(err, &he) {
+			item.Code, item.Detail = he.Problem.Code, he.Problem.Detail
+			out.Results, out.Failed = append(out.Results, item), out.Failed+1
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		v := EnrollmentView(decided)
+		item.OK, item.Enrollment = true, &v
+		out.Results, out.Succeeded = append(out.Results, item), out.Succeeded+1
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -263,6 +382,7 @@ func (a *API) cancel(w http.ResponseWriter, r *http.Request, id auth.Identity) e
 	case err != nil:
 		return err
 	}
+	a.publishEnrollment(r.Context(), e)
 	httpx.WriteJSON(w, http.StatusOK, EnrollmentView(e))
 	return nil
 }
@@ -273,9 +393,7 @@ func (a *API) members(w http.ResponseWriter, r *http.Request, id auth.Identity) 
 		return err
 	}
 	list := func(p store.PageRequest) ([]store.Member, int, error) { return a.store.Members(r.Context(), l.ID, p) }
-	return writePage(w, r, list, func(m store.Member) wire.Member {
-		return wire.Member{StudentID: m.StudentID, Name: m.Name, Email: m.Email, JoinedAt: m.JoinedAt.UTC()}
-	})
+	return writePage(w, r, list, memberView)
 }
 
 var errNotMember = httpx.Errorf(http.StatusNotFound, wire.CodeNotMember, "that student is not a member of this lecture")

@@ -63,6 +63,7 @@ type Identity struct {
 type Store interface {
 	store.Users
 	store.Tokens
+	store.Resets
 }
 
 // Service authenticates people and requests.
@@ -127,12 +128,20 @@ func New(ctx context.Context, st Store, opt Options) (*Service, error) {
 	return s, nil
 }
 
+// ValidEmail reports whether email (trimmed, lower-cased) is an address an
+// account may have.
+func ValidEmail(email string) bool {
+	addr, err := mail.ParseAddress(email)
+	return err == nil && addr.Address == email && len(email) <= MaxEmailLen &&
+		strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".")
+}
+
 // Register validates and creates an account.
 func (s *Service) Register(ctx context.Context, req wire.RegisterRequest) (store.User, error) {
 	email := strings.ToLower(strings.TrimSpace(req.Email))
 	name := strings.TrimSpace(req.Name)
 	var bad []wire.FieldError
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > MaxEmailLen || !strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
+	if !ValidEmail(email) {
 		bad = append(bad, wire.FieldError{Field: "email", Message: "must be a valid e-mail address"})
 	}
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {

@@ -81,7 +81,8 @@ func (s *Service) Enabled() bool { return s.v1 != nil || s.v2 != nil }
 
 // Plans lists the plans and whether they can be bought.
 func (s *Service) Plans() wire.PlanList {
-	l := wire.PlanList{PaymentsEnabled: s.Enabled(), Plans: make([]wire.Plan, 0, len(s.plans))}
+	l := wire.PlanList{PaymentsEnabled: s.Enabled(), Plans: make([]wire.Plan, 0, len(s.plans)),
+		FreeMaxActiveLectures: plan.For(time.Time{}, time.Time{}).MaxActiveLectures}
 	for _, p := range s.plans {
 		l.Plans = append(l.Plans, p.wire())
 	}

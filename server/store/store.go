@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/didacto/didacto/wire"
@@ -28,6 +29,8 @@ var (
 	ErrLimitReached   = errors.New("store: plan limit reached")
 	ErrTokenReused    = errors.New("store: refresh token reused; family revoked")
 	ErrTokenExpired   = errors.New("store: refresh token expired or revoked")
+	ErrNotStudent     = errors.New("store: the account is not a student")
+	ErrResetInvalid   = errors.New("store: no such live reset code")
 )
 
 // User is an account.
@@ -68,10 +71,47 @@ type Enrollment struct {
 
 // Member is an accepted student of a lecture.
 type Member struct {
-	StudentID int64
-	Name      string
-	Email     string
-	JoinedAt  time.Time
+	StudentID     int64
+	Name          string
+	Email         string
+	JoinedAt      time.Time
+	StudentNumber string // from the class list; "" when none
+}
+
+// RosterEntry is one student a professor adds to a lecture by e-mail.
+type RosterEntry struct {
+	Email         string // compared lower-cased
+	StudentNumber string // "" keeps a member's earlier number
+}
+
+// RosterProblem is why entry Index of an AddMembers call was refused:
+// ErrNotFound (no account has the e-mail) or ErrNotStudent.
+type RosterProblem struct {
+	Index int
+	Err   error
+}
+
+// RosterError is AddMembers refusing some entries; then nothing was applied.
+type RosterError struct{ Problems []RosterProblem }
+
+func (e *RosterError) Error() string {
+	return fmt.Sprintf("store: %d roster entries refused", len(e.Problems))
+}
+
+// RosterOutcome is what AddMembers applied.
+type RosterOutcome struct {
+	Added   []int64 // student ids that became members, in entry order
+	Already int     // entries that were members already
+}
+
+// PasswordReset is a one-time code (its hash) a professor issued so a
+// member student can set a new password.
+type PasswordReset struct {
+	UserID    int64
+	CreatedBy int64
+	LectureID int64
+	CodeHash  []byte
+	ExpiresAt time.Time
 }
 
 // RefreshToken is one link of a rotating refresh-token family. Only the hash
@@ -163,6 +203,23 @@ type Lectures interface {
 	// RemoveMember ends a membership (a professor removes, a student leaves);
 	// ErrNotFound when there was none.
 	RemoveMember(ctx context.Context, lectureID, studentID int64) error
+	// AddMembers makes the student accounts with the entries' e-mails
+	// members of the lecture, in one transaction: if any entry is refused it
+	// returns a *RosterError naming every refused entry and applies nothing.
+	// A waiting join request of an added student is accepted with it.
+	AddMembers(ctx context.Context, lectureID int64, entries []RosterEntry) (RosterOutcome, error)
+}
+
+// Resets persists one-time password-reset codes.
+type Resets interface {
+	// PutPasswordReset stores r, replacing the user's earlier code.
+	PutPasswordReset(ctx context.Context, r PasswordReset) error
+	// RedeemPasswordReset checks codeHash against the user's live code. On a
+	// match it sets the password hash and deletes the code in one
+	// transaction. Otherwise it returns ErrResetInvalid (no code, expired,
+	// or wrong) and counts the try: after maxAttempts wrong tries the code
+	// is void.
+	RedeemPasswordReset(ctx context.Context, userID int64, codeHash []byte, passwordHash string, now time.Time, maxAttempts int) error
 }
 
 // Presence is one sighting of a student's agent in a lecture.
@@ -289,6 +346,7 @@ type Store interface {
 	Attendance
 	Audit
 	Payments
+	Resets
 	// Ping checks the database is reachable (for /healthz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -204,7 +204,7 @@ func (s *Store) Members(ctx context.Context, lectureID int64, p store.PageReques
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*)`+from, lectureID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("counting members of lecture %d: %w", lectureID, err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT m.student_id, u.name, u.email, m.joined_at`+from+`
+	rows, err := s.r.QueryContext(ctx, `SELECT m.student_id, u.name, u.email, m.joined_at, m.student_number`+from+`
 		ORDER BY u.name, m.student_id LIMIT $2 OFFSET $3`, lectureID, limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing members of lecture %d: %w", lectureID, err)
@@ -213,7 +213,7 @@ func (s *Store) Members(ctx context.Context, lectureID int64, p store.PageReques
 	out := []store.Member{}
 	for rows.Next() {
 		var m store.Member
-		if err := rows.Scan(&m.StudentID, &m.Name, &m.Email, tcol(&m.JoinedAt)); err != nil {
+		if err := rows.Scan(&m.StudentID, &m.Name, &m.Email, tcol(&m.JoinedAt), &m.StudentNumber); err != nil {
 			return nil, 0, fmt.Errorf("listing members of lecture %d: %w", lectureID, err)
 		}
 		out = append(out, m)

@@ -45,6 +45,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AttendanceByLecture", testAttendance},
 		{"Audit", testAudit},
 		{"AuditRetention", testAuditRetention},
+		{"AddMembers", testAddMembers},
+		{"AddMembersLarge", testAddMembersLarge},
+		{"PasswordResets", testPasswordResets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

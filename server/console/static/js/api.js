@@ -18,13 +18,14 @@ export function csrfToken() {
   return '';
 }
 
-export async function api(method, path, body) {
+// api sends body as JSON, or as is with the given type (e.g. 'text/csv').
+export async function api(method, path, body, type) {
   const headers = { Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken();
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    headers['Content-Type'] = type || 'application/json';
+    init.body = type ? body : JSON.stringify(body);
   }
   let res;
   try {

@@ -9,10 +9,13 @@ import * as lecture from './views/lecture.js';
 import * as monitor from './views/monitor.js';
 import * as live from './views/live.js';
 import * as plans from './views/plans.js';
+import * as account from './views/account.js';
 
 const routes = [
   [/^\/login$/, auth.signin, false],
   [/^\/register$/, auth.register, false],
+  [/^\/reset$/, account.reset, false],
+  [/^\/password$/, account.password, true],
   [/^\/lectures$/, lectures.view, true],
   [/^\/lectures\/(\d+)$/, lecture.view, true],
   [/^\/lectures\/(\d+)\/code$/, lecture.codeView, true],
@@ -114,6 +117,7 @@ class App {
     document.getElementById('nav').setAttribute('aria-label', t('nav.main'));
     document.getElementById('nav-lectures').textContent = t('nav.lectures');
     document.getElementById('nav-plans').textContent = t('nav.plans');
+    document.getElementById('nav-password').textContent = t('nav.password');
     document.getElementById('lang-label').textContent = t('nav.language');
     document.getElementById('lang').setAttribute('aria-label', t('nav.language'));
     const out = document.getElementById('signout');

@@ -47,7 +47,8 @@ export function signin(ctx) {
     field('email', t('auth.email'), { type: 'email', autocomplete: 'username' }),
     field('password', t('auth.password'), { type: 'password', autocomplete: 'current-password' }),
   ], t('auth.signin'), (d) => login(ctx, d.get('email'), d.get('password')),
-  h('a', { href: '#/register' }, t('auth.to.register')));
+  [h('a', { href: '#/register' }, t('auth.to.register')), h('br'),
+    h('a', { href: '#/reset', id: 'to-reset' }, t('reset.link'))]);
 }
 
 export function register(ctx) {

@@ -13,14 +13,29 @@ export async function view(ctx) {
 
   const title = h('h1', { id: 'lecture-title' }, lecture.title);
   const state = h('p', { id: 'lecture-state' });
-  const toggle = h('button', { type: 'button', id: 'toggle-active' });
+  // One primary action at a time: while monitoring is off it is "switch on
+  // and open the grid"; while on, "open monitoring". The plain switch stays
+  // beside it as a secondary button.
+  const toggle = h('button', { type: 'button', id: 'toggle-active', class: 'secondary' });
+  const start = h('button', { type: 'button', id: 'start-class' }, t('lecture.start'));
+  const openMonitor = h('a', { id: 'open-monitor', href: `#/lectures/${id}/monitor` }, t('lecture.monitor'));
+  const offHelp = h('p', { class: 'muted', id: 'lecture-off-help' }, t('lecture.off.help'));
   const paint = () => {
     title.textContent = lecture.title;
     clear(state).append(t('lecture.state', { state: '' }),
       h('span', { class: 'badge ' + (lecture.active ? 'on' : 'off') }, lecture.active ? t('status.active') : t('status.inactive')));
     toggle.textContent = lecture.active ? t('lecture.deactivate') : t('lecture.activate');
-    toggle.className = lecture.active ? 'secondary' : '';
+    start.hidden = lecture.active;
+    offHelp.hidden = lecture.active;
+    openMonitor.className = lecture.active ? 'button' : 'button secondary';
   };
+  start.addEventListener('click', async () => {
+    try {
+      lecture = await ctx.api('POST', `/lectures/${id}/activate`);
+      ctx.app.notify(t('lecture.activated'));
+      ctx.app.navigate(`/lectures/${id}/monitor`);
+    } catch (e) { ctx.app.fail(e); }
+  });
   toggle.addEventListener('click', async () => {
     try {
       lecture = await ctx.api('POST', `/lectures/${id}/${lecture.active ? 'deactivate' : 'activate'}`);
@@ -54,32 +69,108 @@ export async function view(ctx) {
 
   const requests = h('div', { id: 'requests' });
   const members = h('div', { id: 'members' });
+  const selected = new Set(); // ids of the ticked join requests, kept across redraws
+  let waiting = [];
+  const bulkBar = h('div', { class: 'toolbar bulk', id: 'bulk-bar' });
+  const paintBulk = () => {
+    const n = [...selected].filter((x) => waiting.some((e) => e.id === x)).length;
+    clear(bulkBar).append(
+      h('button', { type: 'button', id: 'accept-all', disabled: !waiting.length, onclick: () => bulk('accept', null) },
+        t('lecture.accept.all', { n: waiting.length })),
+      h('button', { type: 'button', class: 'secondary', id: 'accept-selected', disabled: !n,
+        onclick: () => bulk('accept', [...selected]) }, t('lecture.accept.selected', { n })),
+      h('button', { type: 'button', class: 'secondary', id: 'reject-selected', disabled: !n,
+        onclick: () => bulk('reject', [...selected]) }, t('lecture.reject.selected', { n })));
+    bulkBar.hidden = !waiting.length;
+  };
   const loadPeople = async () => {
     const [reqs, mems] = await Promise.all([
       all(`/lectures/${id}/enrollments?status=waiting`),
       all(`/lectures/${id}/students`),
     ]);
-    clear(requests).append(reqs.items.length ? table(t('lecture.requests'),
-      [t('col.name'), t('col.email'), t('col.requested'), t('col.actions')],
-      reqs.items.map((e) => [e.student_name, e.student_email, ctx.i18n.dateTime(e.created_at),
-        h('span', { class: 'row-actions' },
-          h('button', { type: 'button', 'aria-label': t('lecture.accept.label', { name: e.student_name }),
-            onclick: () => decide(e, 'accept') }, t('lecture.accept')),
-          h('button', { type: 'button', class: 'secondary', 'aria-label': t('lecture.reject.label', { name: e.student_name }),
-            onclick: () => decide(e, 'reject') }, t('lecture.reject')))]))
+    waiting = reqs.items;
+    for (const x of [...selected]) if (!waiting.some((e) => e.id === x)) selected.delete(x);
+    const tickAll = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': t('lecture.select.all'),
+      checked: waiting.length > 0 && selected.size === waiting.length });
+    tickAll.addEventListener('change', () => {
+      for (const e of waiting) { if (tickAll.checked) selected.add(e.id); else selected.delete(e.id); }
+      for (const box of requests.querySelectorAll('input[data-enrollment]')) box.checked = tickAll.checked;
+      paintBulk();
+    });
+    clear(requests).append(waiting.length ? table(t('lecture.requests'),
+      [tickAll, t('col.name'), t('col.email'), t('col.requested'), t('col.actions')],
+      waiting.map((e) => {
+        const box = h('input', { type: 'checkbox', dataset: { enrollment: String(e.id) }, checked: selected.has(e.id),
+          'aria-label': t('lecture.select.label', { name: e.student_name }) });
+        box.addEventListener('change', () => {
+          if (box.checked) selected.add(e.id); else selected.delete(e.id);
+          tickAll.checked = selected.size === waiting.length;
+          paintBulk();
+        });
+        return [box, e.student_name, e.student_email, ctx.i18n.dateTime(e.created_at),
+          h('span', { class: 'row-actions' },
+            h('button', { type: 'button', 'aria-label': t('lecture.accept.label', { name: e.student_name }),
+              onclick: () => decide(e, 'accept') }, t('lecture.accept')),
+            h('button', { type: 'button', class: 'secondary', 'aria-label': t('lecture.reject.label', { name: e.student_name }),
+              onclick: () => decide(e, 'reject') }, t('lecture.reject')))];
+      }))
       : h('p', { class: 'muted' }, t('lecture.requests.empty')));
+    paintBulk();
     clear(members).append(mems.items.length ? table(t('lecture.members'),
-      [t('col.name'), t('col.email'), t('col.joined'), t('col.actions')],
-      mems.items.map((m) => [m.name, m.email, ctx.i18n.dateTime(m.joined_at),
-        h('button', { type: 'button', class: 'danger', 'aria-label': t('lecture.remove.label', { name: m.name }),
-          onclick: () => remove(m) }, t('lecture.remove'))]))
+      [t('col.name'), t('col.email'), t('col.number'), t('col.joined'), t('col.actions')],
+      mems.items.map((m) => [m.name, m.email, m.student_number || '', ctx.i18n.dateTime(m.joined_at),
+        h('span', { class: 'row-actions' },
+          h('button', { type: 'button', class: 'secondary', 'aria-label': t('lecture.reset.label', { name: m.name }),
+            onclick: () => resetCode(m) }, t('lecture.reset')),
+          h('button', { type: 'button', class: 'danger', 'aria-label': t('lecture.remove.label', { name: m.name }),
+            onclick: () => remove(m) }, t('lecture.remove')))]))
       : h('p', { class: 'muted' }, t('lecture.members.empty')));
+  };
+  // Redraws triggered by the stream are coalesced: 30 requests arriving in
+  // the same second cost one reload, not 30.
+  let reloadTimer = 0;
+  const reloadSoon = () => {
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = 0;
+      if (ctx.alive()) loadPeople().catch((e) => ctx.app.fail(e));
+    }, 150);
   };
   const decide = async (e, what) => {
     try {
       await ctx.api('POST', `/enrollments/${e.id}/${what}`);
       ctx.app.notify(t(what === 'accept' ? 'lecture.accepted' : 'lecture.rejected', { name: e.student_name }));
+      selected.delete(e.id);
       await loadPeople();
+    } catch (err) { ctx.app.fail(err); }
+  };
+  // bulk decides the listed requests (ids) or, for accept with ids null,
+  // every waiting one; requests that could not be decided are named.
+  const bulk = async (what, ids) => {
+    try {
+      const res = await ctx.api('POST', `/lectures/${id}/enrollments/${what}`, ids ? { ids } : { all: true });
+      for (const r of res.results) if (r.ok) selected.delete(r.id);
+      const names = new Map(waiting.map((e) => [e.id, e.student_name]));
+      const failed = res.results.filter((r) => !r.ok).map((r) => `${names.get(r.id) || '#' + r.id}: ${r.detail || r.code}`);
+      const key = what === 'accept' ? 'lecture.bulk.accepted' : 'lecture.bulk.rejected';
+      const msg = t(key, { n: res.succeeded }) + (failed.length ? ' ' + t('lecture.bulk.failed', { list: failed.join('; ') }) : '');
+      ctx.app.notify(msg, failed.length > 0);
+      await loadPeople();
+    } catch (err) { ctx.app.fail(err); }
+  };
+  const resetOut = h('div', { class: 'card', id: 'reset-out', role: 'status', hidden: true });
+  const resetCode = async (m) => {
+    if (!window.confirm(t('lecture.reset.confirm', { name: m.name }))) return;
+    try {
+      const rc = await ctx.api('POST', `/lectures/${id}/students/${m.student_id}/reset-code`);
+      clear(resetOut).append(
+        h('p', {}, t('lecture.reset.show', { name: m.name })),
+        h('p', { class: 'join-code reset-code', id: 'reset-code' }, rc.code),
+        h('p', { class: 'muted' }, t('lecture.reset.help', { time: ctx.i18n.time(rc.expires_at), url: location.origin })),
+        h('button', { type: 'button', class: 'secondary small', onclick: () => { clear(resetOut); resetOut.hidden = true; } },
+          t('common.close')));
+      resetOut.hidden = false;
+      resetOut.scrollIntoView({ block: 'nearest' });
     } catch (err) { ctx.app.fail(err); }
   };
   const remove = async (m) => {
@@ -90,6 +181,79 @@ export async function view(ctx) {
       await loadPeople();
     } catch (err) { ctx.app.fail(err); }
   };
+
+  // Roster: add one student by e-mail, or import a class list CSV. A refused
+  // import lists its bad lines; nothing of it was applied.
+  const addEmail = h('input', { id: 'add-email', type: 'email', required: true, maxlength: 254, autocomplete: 'off' });
+  const addNumber = h('input', { id: 'add-number', maxlength: 64, autocomplete: 'off' });
+  const addForm = h('form', { class: 'inline-form', id: 'add-student' },
+    h('label', { for: 'add-email' }, t('roster.email')), addEmail,
+    h('label', { for: 'add-number' }, t('roster.number')), addNumber,
+    h('button', { type: 'submit' }, t('roster.add')));
+  addForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const m = await ctx.api('POST', `/lectures/${id}/students`, { email: addEmail.value.trim(), student_number: addNumber.value.trim() });
+      ctx.app.notify(t('roster.added', { name: m.name }));
+      addEmail.value = ''; addNumber.value = '';
+      await loadPeople();
+    } catch (err) { ctx.app.fail(err); }
+  });
+  const csvFile = h('input', { id: 'roster-file', type: 'file', accept: '.csv,text/csv', required: true });
+  const importOut = h('div', { id: 'roster-result', role: 'status' });
+  const importForm = h('form', { class: 'inline-form', id: 'roster-import' },
+    h('label', { for: 'roster-file' }, t('roster.file')), csvFile,
+    h('button', { type: 'submit', class: 'secondary' }, t('roster.import')));
+  importForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const file = csvFile.files[0];
+    if (!file) return;
+    clear(importOut);
+    try {
+      const res = await ctx.api('POST', `/lectures/${id}/roster`, await file.text(), 'text/csv');
+      importOut.append(h('p', { class: 'ok' }, t('roster.imported', { rows: res.rows, added: res.added, already: res.already })));
+      csvFile.value = '';
+      await loadPeople();
+    } catch (err) {
+      const rows = (err.problem && err.problem.rows) || [];
+      if (!rows.length) { ctx.app.fail(err); return; }
+      importOut.append(h('p', { class: 'warn' }, t('roster.refused', { n: rows.length })),
+        table(t('roster.errors'), [t('roster.line'), t('col.email'), t('roster.problem')],
+          rows.map((r) => [String(r.line), r.email || '', r.message])));
+    }
+  });
+
+  // Join requests arrive by themselves over SSE; after a reconnect the list
+  // is read again (events are not replayed). While the stream cannot be
+  // opened at all, the list is polled.
+  const liveState = h('span', { class: 'muted small', id: 'requests-live' });
+  let es = null;
+  let poll = 0;
+  let connectedOnce = false;
+  const openStream = () => {
+    es = new EventSource(`/api/v1/lectures/${id}/enrollments/stream`);
+    es.addEventListener('hello', () => {
+      liveState.textContent = t('lecture.requests.live');
+      if (connectedOnce) reloadSoon();
+      connectedOnce = true;
+      if (poll) { clearInterval(poll); poll = 0; }
+    });
+    es.addEventListener('enrollment', reloadSoon);
+    es.addEventListener('error', () => {
+      if (!ctx.alive()) return;
+      liveState.textContent = t('mon.reconnecting');
+      if (es.readyState === EventSource.CLOSED) {
+        if (!poll) poll = setInterval(reloadSoon, 5000);
+        setTimeout(() => { if (ctx.alive() && es.readyState === EventSource.CLOSED) openStream(); }, 15000);
+      }
+    });
+  };
+  openStream();
+  ctx.onLeave(() => {
+    es.close();
+    if (poll) clearInterval(poll);
+    if (reloadTimer) clearTimeout(reloadTimer);
+  });
   await loadPeople();
 
   // Attendance: a date range, a table, and a CSV link (a plain GET with the cookie).
@@ -119,8 +283,9 @@ export async function view(ctx) {
   root.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/lectures' }, t('nav.lectures'))),
     h('div', { class: 'title-row' }, title, state),
+    offHelp,
     h('div', { class: 'toolbar' },
-      h('a', { class: 'button', id: 'open-monitor', href: `#/lectures/${id}/monitor` }, t('lecture.monitor')),
+      start, openMonitor,
       toggle,
       h('a', { class: 'button secondary', id: 'open-audit', href: `#/lectures/${id}/audit` }, t('lecture.audit')),
       h('button', { type: 'button', class: 'secondary', id: 'rename',
@@ -133,11 +298,12 @@ export async function view(ctx) {
       h('p', { class: 'muted' }, t('lecture.code.help')),
       h('a', { href: `#/lectures/${id}/code`, id: 'project-code' }, t('lecture.code.project'))),
     h('section', { 'aria-labelledby': 'req-h' },
-      h('div', { class: 'title-row' }, h('h2', { id: 'req-h' }, t('lecture.requests')),
+      h('div', { class: 'title-row' }, h('h2', { id: 'req-h' }, t('lecture.requests')), liveState,
         h('button', { type: 'button', class: 'secondary small', id: 'refresh-people',
           onclick: () => loadPeople().catch((e) => ctx.app.fail(e)) }, t('lecture.refresh'))),
-      requests),
-    h('section', { 'aria-labelledby': 'mem-h' }, h('h2', { id: 'mem-h' }, t('lecture.members')), members),
+      bulkBar, requests),
+    h('section', { 'aria-labelledby': 'mem-h' }, h('h2', { id: 'mem-h' }, t('lecture.members')),
+      h('p', { class: 'muted' }, t('roster.help')), addForm, importForm, importOut, resetOut, members),
     h('section', { 'aria-labelledby': 'att-h' }, h('h2', { id: 'att-h' }, t('att.title')), attForm, attTable));
   return root;
 }
@@ -149,6 +315,8 @@ export async function codeView(ctx) {
     h('h1', {}, lecture.title),
     h('p', { class: 'muted' }, ctx.t('lecture.code.help')),
     h('p', { class: 'projector-code', id: 'projector-code', 'aria-label': ctx.t('lecture.code') }, lecture.code),
+    // Students setting up the app for the first time also need the server.
+    h('p', { class: 'projector-server', id: 'projector-server' }, ctx.t('lecture.code.server', { url: location.origin })),
     h('p', {}, h('a', { href: `#/lectures/${lecture.id}` }, ctx.t('common.back'))));
 }
 

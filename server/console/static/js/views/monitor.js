@@ -230,7 +230,14 @@ export async function view(ctx) {
       h('a', { href: `#/lectures/${id}` }, lecture.title)),
     h('div', { class: 'title-row' }, h('h1', {}, t('mon.title', { title: lecture.title })), count,
       h('span', { class: 'spacer' }), h('span', { class: 'slider' }, sizeLabel, slider)),
-    lecture.active ? null : h('p', { class: 'warn', id: 'mon-inactive' }, t('mon.inactive')),
+    lecture.active ? null : h('p', { class: 'warn', id: 'mon-inactive' }, t('mon.inactive'), ' ',
+      h('button', { type: 'button', class: 'small', id: 'mon-activate', onclick: async () => {
+        try {
+          await ctx.api('POST', `/lectures/${id}/activate`);
+          ctx.app.notify(t('lecture.activated'));
+          ctx.app.render();
+        } catch (e) { ctx.app.fail(e); }
+      } }, t('lecture.activate'))),
     status, empty, grid, dialog);
 }
 

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/httpx"
+	"github.com/didacto/didacto/server/limit"
+	"github.com/didacto/didacto/server/store"
+	"github.com/didacto/didacto/wire"
+)
+
+// enrollmentTopic is the feed topic of a lecture's join requests.
+func enrollmentTopic(lectureID int64) string {
+	return "lecture:" + strconv.FormatInt(lectureID, 10) + ":enrollments"
+}
+
+// publishEnrollment tells the consoles watching the lecture that one of its
+// join requests changed. A lost event costs only freshness (the console
+// re-reads the list on reconnect), so a failure is logged, not returned.
+func (a *API) publishEnrollment(ctx context.Context, e store.Enrollment) {
+	b, err := json.Marshal(wire.EnrollmentEvent{Enrollment: EnrollmentView(e)})
+	if err == nil {
+		err = a.Feed.Publish(context.WithoutCancel(ctx), enrollmentTopic(e.LectureID), b)
+	}
+	if err != nil {
+		a.logger.Warn("publishing enrollment change", "lecture_id", e.LectureID, "enrollment_id", e.ID, "err", err)
+	}
+}
+
+// Stream timings, as for the monitoring stream.
+const (
+	streamHeartbeat    = 15 * time.Second
+	streamRecheck      = 5 * time.Second
+	streamWriteTimeout = 2 * streamHeartbeat
+	// MaxEnrollmentStreams is how many join-request streams one professor
+	// may hold open on one replica (one per open lecture tab).
+	MaxEnrollmentStreams = 8
+)
+
+// enrollmentStream sends the lecture's join-request changes as Server-Sent
+// Events: "hello" first, then one "enrollment" event per change.
+func (a *API) enrollmentStream(w http.ResponseWriter, r *http.Request, id auth.Identity) error {
+	l, err := OwnedLecture(r.Context(), a.store, r, id)
+	if err != nil {
+		return err
+	}
+	release, _, ok := a.streams.Acquire(limit.Cap{Key: "user:" + strconv.FormatInt(id.UserID, 10), Max: MaxEnrollmentStreams})
+	if !ok {
+		e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "too many open join-request streams for this account; close another tab")
+		e.RetryAfter = 5 * time.Second
+		return e
+	}
+	defer release()
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	ctx := r.Context()
+	changes := a.Feed.Subscribe(ctx, enrollmentTopic(l.ID))
+	hello, _ := json.Marshal(map[string]any{"lecture_id": l.ID, "server_now": a.now().UTC()})
+	fmt.Fprintf(w, "retry: 2000\nevent: hello\ndata: %s\n\n", hello)
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	beat := time.NewTicker(streamHeartbeat)
+	defer beat.Stop()
+	recheck := time.NewTicker(streamRecheck)
+	defer recheck.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-recheck.C:
+			var he *httpx.Error
+			if err := a.auth.Live(ctx, id); errors.As(err, &he) {
+				return nil // signed out: the reconnect gets 401
+			}
+			continue
+		case <-beat.C:
+			fmt.Fprintf(w, ": keep-alive\n\n")
+		case b := <-changes:
+			fmt.Fprintf(w, "event: enrollment\ndata: %s\n\n", b)
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+	}
+}
