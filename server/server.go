@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,6 +51,9 @@ type Server struct {
 	metrics *httpx.Metrics
 	handler http.Handler
 	closers []func()
+	// workers are the background loops New prepares and Run runs (and
+	// waits for): frame sweeping, presence flushing, audit pruning.
+	workers []func(ctx context.Context)
 	frames  monitor.FrameStore
 	mux     *routeRecorder
 	hub     *signal.Hub
@@ -210,10 +214,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Server, 
 		return nil, err
 	}
 	if cfg.AuditRetention > 0 {
-		pctx, stop := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); s.pruneAudit(pctx, cfg.AuditRetention, time.Hour) }()
-		s.closers = append(s.closers, func() { stop(); <-done })
+		s.workers = append(s.workers, func(ctx context.Context) { s.pruneAudit(ctx, cfg.AuditRetention, time.Hour) })
 	}
 	return s, nil
 }
@@ -277,27 +278,22 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 		mem := monitor.NewMemoryFrames(mcfg.FrameTTL, nil)
 		s.frames = mem
 		notify = monitor.NewLocalNotifier()
-		sweepCtx, cancel := context.WithCancel(context.Background())
-		s.closers = append(s.closers, cancel)
-		go func() {
+		s.workers = append(s.workers, func(ctx context.Context) {
 			t := time.NewTicker(mcfg.FrameTTL)
 			defer t.Stop()
 			for {
 				select {
-				case <-sweepCtx.Done():
+				case <-ctx.Done():
 					return
 				case <-t.C:
 					mem.Sweep()
 				}
 			}
-		}()
+		})
 	}
 	mon := monitor.NewService(mcfg, s.store, s.frames, notify, s.auth, s.metrics, nil, s.logger)
 	mon.Register(mux)
-	monCtx, stopMon := context.WithCancel(context.Background())
-	monDone := make(chan struct{})
-	go func() { mon.Run(monCtx); close(monDone) }()
-	s.closers = append(s.closers, func() { stopMon(); <-monDone }) // flushes presence before the store closes
+	s.workers = append(s.workers, mon.Run) // flushes presence when it ends, before Close closes the store
 
 	if err := s.signaling(ctx, mux); err != nil {
 		return nil, err
@@ -393,8 +389,23 @@ func (s *Server) Store() store.Store { return s.store }
 // Auth is the server's authentication service.
 func (s *Server) Auth() *auth.Service { return s.auth }
 
-// Serve answers on l until ctx ends, then shuts down gracefully.
-func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+// Run starts the background work and answers on l until ctx ends, then
+// shuts down gracefully and waits for the background work to finish (call
+// Close after it). New starts nothing: a server that is never run holds no
+// goroutines.
+func (s *Server) Run(ctx context.Context, l net.Listener) error {
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, w := range s.workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); w(wctx) }()
+	}
+	defer func() { stopWorkers(); wg.Wait() }()
+	return s.serve(ctx, l)
+}
+
+// serve answers on l until ctx ends, then shuts down gracefully.
+func (s *Server) serve(ctx context.Context, l net.Listener) error {
 	// Without read and write timeouts one client that trickles a body or
 	// stops reading holds a connection (and whatever it waits on) forever.
 	// The event stream and the websocket clear or extend their deadlines

@@ -81,7 +81,7 @@ func run() error {
 		fmt.Fprint(os.Stderr, b.String())
 	}
 	logger.Info("listening", "addr", l.Addr().String(), "url", url, "version", version.Version, "replica", srv.Replica())
-	if err := srv.Serve(ctx, l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Run(ctx, l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

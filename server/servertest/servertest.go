@@ -69,7 +69,7 @@ func Start(tb testing.TB, opts ...Option) *Instance {
 	}
 	serveCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(serveCtx, l) }()
+	go func() { done <- srv.Run(serveCtx, l) }()
 	tb.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
