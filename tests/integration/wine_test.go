@@ -1,0 +1,196 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"testing"
+	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+
+	"github.com/didacto/didacto/internal/testenv"
+	"github.com/didacto/didacto/server/servertest"
+	"github.com/didacto/didacto/wire"
+)
+
+// The Windows agent under Wine: its real .exe (scripts/package.sh windows),
+// with Windows' code paths — GDI capture, SendInput, wincred — running on
+// Wine over an Xvfb display the test starts. Wine is not Windows: these
+// prove the Windows build works end to end, not how fast real Windows is.
+
+// startWindowsAgent runs the headless Windows agent under Wine on disp as
+// the class's student, against the server at url, and waits until it has
+// signed in and holds its seat in the lecture's room (it is stopped, its
+// output shown if the test failed, when the test ends).
+func startWindowsAgent(ctx context.Context, t *testing.T, w *testenv.Wine, disp *testenv.Display, url string, class servertest.Class, args ...string) *testenv.Proc {
+	t.Helper()
+	exe := testenv.WindowsAgent(t).Exe
+	cmd := w.Command(disp, exe, append([]string{"--headless", "--server", url}, args...)...)
+	cmd.Env = append(cmd.Env, "DIDACTO_EMAIL="+class.Student.User.Email, "DIDACTO_PASSWORD="+servertest.Password)
+	p, err := testenv.StartProc(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSeated(ctx, t, p, class.Prof, class.Lecture.ID, class.Student.User.ID)
+	return p
+}
+
+// quadrants is a screen-filling X window of four colours (top-left,
+// top-right, bottom-left, bottom-right as 0xRRGGBB), drawn by its own X
+// client: what the student's screen shows.
+type quadrants struct {
+	conn *xgb.Conn
+	win  xproto.Window
+	gc   xproto.Gcontext
+	w, h uint16
+}
+
+func newQuadrants(t *testing.T, disp *testenv.Display) *quadrants {
+	t.Helper()
+	conn, err := xgb.NewConnDisplay(disp.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	screen := xproto.Setup(conn).DefaultScreen(conn)
+	q := &quadrants{conn: conn, w: screen.WidthInPixels, h: screen.HeightInPixels}
+	if q.win, err = xproto.NewWindowId(conn); err != nil {
+		t.Fatal(err)
+	}
+	err = xproto.CreateWindowChecked(conn, screen.RootDepth, q.win, screen.Root, 0, 0, q.w, q.h, 0,
+		xproto.WindowClassInputOutput, screen.RootVisual, xproto.CwBackPixel|xproto.CwOverrideRedirect,
+		[]uint32{screen.BlackPixel, 1}).Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.gc, err = xproto.NewGcontextId(conn); err != nil {
+		t.Fatal(err)
+	}
+	if err := xproto.CreateGCChecked(conn, q.gc, xproto.Drawable(q.win), 0, nil).Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := xproto.MapWindowChecked(conn, q.win).Check(); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// paint fills the four quadrants (TrueColor: a pixel is 0xRRGGBB).
+func (q *quadrants) paint(t *testing.T, c [4]uint32) {
+	t.Helper()
+	hw, hh := q.w/2, q.h/2
+	for i, r := range []xproto.Rectangle{{X: 0, Y: 0, Width: hw, Height: hh}, {X: int16(hw), Y: 0, Width: q.w - hw, Height: hh},
+		{X: 0, Y: int16(hh), Width: hw, Height: q.h - hh}, {X: int16(hw), Y: int16(hh), Width: q.w - hw, Height: q.h - hh}} {
+		if err := xproto.ChangeGCChecked(q.conn, q.gc, xproto.GcForeground, []uint32{c[i]}).Check(); err != nil {
+			t.Fatal(err)
+		}
+		if err := xproto.PolyFillRectangleChecked(q.conn, xproto.Drawable(q.win), q.gc, []xproto.Rectangle{r}).Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A round trip: the drawing is on the server before the caller goes on.
+	if _, err := xproto.GetInputFocus(q.conn).Reply(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// quadrantsMatch reports whether each quadrant of the frame (its inner half,
+// away from JPEG blur at the edges) has the colour painted there.
+func quadrantsMatch(img image.Image, c [4]uint32) (bool, string) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	desc := ""
+	ok := true
+	for i := 0; i < 4; i++ {
+		x0, y0 := b.Min.X+(i%2)*w/2, b.Min.Y+(i/2)*h/2
+		var sum [3]int
+		n := 0
+		for y := y0 + h/8; y < y0+3*h/8; y += 2 {
+			for x := x0 + w/8; x < x0+3*w/8; x += 2 {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				sum[0] += int(r >> 8)
+				sum[1] += int(g >> 8)
+				sum[2] += int(bl >> 8)
+				n++
+			}
+		}
+		got := [3]int{sum[0] / n, sum[1] / n, sum[2] / n}
+		want := [3]int{int(c[i] >> 16 & 0xff), int(c[i] >> 8 & 0xff), int(c[i] & 0xff)}
+		for k := range got {
+			if d := got[k] - want[k]; d > 24 || d < -24 {
+				ok = false
+			}
+		}
+		desc += fmt.Sprintf(" q%d %v (want %v)", i, got, want)
+	}
+	return ok, desc
+}
+
+// TestWindowsAgentMonitoring: the Windows agent under Wine signs in against
+// a real server, finds its lecture, and uploads frames of the X display
+// through its GDI capture: a four-colour pattern drawn on the display shows
+// in the right places, and when the pattern changes a new frame shows the
+// new one (frames are live, not one lucky capture).
+func TestWindowsAgentMonitoring(t *testing.T) {
+	disp := testenv.StartXvfb(t, "1280x720x24")
+	w := testenv.StartWine(t)
+	testenv.WindowsAgent(t) // build before the clock starts
+	q := newQuadrants(t, disp)
+	first := [4]uint32{0xd02020, 0x20c040, 0x2040e0, 0xf0f0f0}
+	second := [4]uint32{0xf0f0f0, 0x2040e0, 0x20c040, 0xd02020}
+	q.paint(t, first)
+
+	in := servertest.Start(t)
+	class := in.ActiveClass(t, "Prof Wine", "Student Wine", "Wine monitoring")
+	prof, stud, l := class.Prof, class.Student, class.Lecture
+
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	start := time.Now()
+	ap := startWindowsAgent(ctx, t, w, disp, in.URL, class, "--interval", "1s", "--width", "320", "--audio", "off")
+	t.Logf("the Windows agent signed in and joined its room in %v", time.Since(start).Round(100*time.Millisecond))
+
+	// frame waits for a tile of the student newer than after whose JPEG
+	// matches c, and returns its version.
+	frame := func(after int64, c [4]uint32, what string) int64 {
+		t.Helper()
+		last := ""
+		for {
+			var snap wire.MonitorSnapshot
+			prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/monitor", l.ID), nil, &snap)
+			for _, tile := range snap.Tiles {
+				if tile.StudentID != stud.User.ID || tile.Version <= after || tile.FrameURL == "" {
+					continue
+				}
+				// The server may ask for smaller frames under load: at most
+				// the asked width, in the screen's 16:9.
+				if !tile.Online || tile.Width > 320 || tile.Width < 160 || tile.Width*9 != tile.Height*16 {
+					t.Fatalf("tile %+v: want an online 16:9 frame at most 320 wide", tile)
+				}
+				img, err := jpeg.Decode(bytes.NewReader(prof.Must(200, "GET", tile.FrameURL, nil, nil).Body))
+				if err != nil {
+					t.Fatalf("frame is not a JPEG: %v", err)
+				}
+				ok, desc := quadrantsMatch(img, c)
+				if ok {
+					return tile.Version
+				}
+				last = desc
+			}
+			if ctx.Err() != nil || ap.Exited() {
+				t.Fatalf("no frame with the %s pattern (last:%s); agent exited %v:\n%s", what, last, ap.Exited(), ap.Output())
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	v := frame(0, first, "first")
+	t.Logf("first matching frame %v after the Windows agent started", time.Since(start).Round(100*time.Millisecond))
+	q.paint(t, second)
+	changed := time.Now()
+	frame(v, second, "changed")
+	t.Logf("the changed pattern arrived %v after painting", time.Since(changed).Round(100*time.Millisecond))
+}
