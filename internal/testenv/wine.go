@@ -33,13 +33,73 @@ var wineShared struct {
 	err  error
 }
 
-// prngShim is a test fixture, never shipped: Go 1.26 binaries import
-// ProcessPrng from bcryptprimitives.dll, which Wine 8 (Debian 12) lacks.
-// This DLL exports it, filling the buffer with RtlGenRandom
-// (advapi32!SystemFunction036), which Wine has.
-const prngShim = `#include <windows.h>
+// prngShim is a test fixture, never shipped, standing in for two things
+// Wine 8 (Debian 12) lacks that real Windows 10/11 has:
+//   - Go 1.26 binaries import ProcessPrng from bcryptprimitives.dll, which
+//     Wine 8 does not ship: this DLL exports it, filling the buffer with
+//     RtlGenRandom (advapi32!SystemFunction036), which Wine has.
+//   - Go's net package sets SIO_UDP_NETRESET on every UDP socket (Go issue
+//     68614), which Wine 8's WSAIoctl refuses (WSAEOPNOTSUPP), so no UDP
+//     socket — no WebRTC — would open. On the first ProcessPrng call (Go's
+//     runtime makes it at start) the DLL points ws2_32's WSAIoctl export at
+//     a wrapper that accepts SIO_UDP_NETRESET and SIO_UDP_CONNRESET when
+//     Wine refuses them (they only turn ICMP error reports off) and passes
+//     every other call to Wine's own.
+const prngShim = `#include <winsock2.h>
+#include <windows.h>
 BOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len);
+
+typedef int (WINAPI *wsaioctl_fn)(SOCKET, DWORD, LPVOID, DWORD, LPVOID, DWORD, LPDWORD, LPWSAOVERLAPPED,
+	LPWSAOVERLAPPED_COMPLETION_ROUTINE);
+static wsaioctl_fn wine_wsaioctl;
+
+#define UDP_CONNRESET (IOC_IN | IOC_VENDOR | 12)
+#define UDP_NETRESET (IOC_IN | IOC_VENDOR | 15)
+
+static int WINAPI wsaioctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out, DWORD outlen, LPDWORD ret,
+	LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE cr) {
+	int r = wine_wsaioctl(s, code, in, inlen, out, outlen, ret, ov, cr);
+	if (r != 0 && (code == UDP_NETRESET || code == UDP_CONNRESET) && WSAGetLastError() == WSAEOPNOTSUPP) {
+		WSASetLastError(0);
+		if (ret) *ret = 0;
+		return 0;
+	}
+	return r;
+}
+
+/* Export-table patch: GetProcAddress(ws2_32, "WSAIoctl") (how Go finds it)
+ * then returns a thunk, placed above the image within reach of a 32-bit RVA,
+ * that jumps to wsaioctl. */
+static void patch_wsaioctl(void) {
+	BYTE *base = (BYTE *)LoadLibraryA("ws2_32.dll");
+	if (!base) return;
+	IMAGE_NT_HEADERS *nt = (IMAGE_NT_HEADERS *)(base + ((IMAGE_DOS_HEADER *)base)->e_lfanew);
+	IMAGE_EXPORT_DIRECTORY *ed = (IMAGE_EXPORT_DIRECTORY *)(base +
+		nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_EXPORT].VirtualAddress);
+	DWORD *names = (DWORD *)(base + ed->AddressOfNames);
+	WORD *ords = (WORD *)(base + ed->AddressOfNameOrdinals);
+	DWORD *funcs = (DWORD *)(base + ed->AddressOfFunctions);
+	for (DWORD i = 0; i < ed->NumberOfNames; i++) {
+		if (lstrcmpA((char *)(base + names[i]), "WSAIoctl") != 0) continue;
+		DWORD *slot = &funcs[ords[i]];
+		BYTE *thunk = NULL;
+		for (SIZE_T off = (nt->OptionalHeader.SizeOfImage + 0x1ffff) & ~(SIZE_T)0xffff; off < 0x7fff0000 && !thunk; off += 0x10000)
+			thunk = VirtualAlloc(base + off, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_EXECUTE_READWRITE);
+		if (!thunk) return;
+		wine_wsaioctl = (wsaioctl_fn)(base + *slot);
+		thunk[0] = 0xff; thunk[1] = 0x25; *(DWORD *)(thunk + 2) = 0; /* jmp [rip+0] */
+		*(void **)(thunk + 6) = (void *)wsaioctl;
+		DWORD old;
+		VirtualProtect(slot, sizeof *slot, PAGE_READWRITE, &old);
+		*slot = (DWORD)(thunk - base);
+		VirtualProtect(slot, sizeof *slot, old, &old);
+		return;
+	}
+}
+
 BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) {
+	static LONG patched;
+	if (InterlockedExchange(&patched, 1) == 0) patch_wsaioctl();
 	while (len > 0) {
 		ULONG n = len > 0x40000000 ? 0x40000000 : (ULONG)len;
 		if (!SystemFunction036(data, n)) return FALSE;
@@ -116,9 +176,9 @@ func newWine(loader, server, gcc string) (*Wine, error) {
 	if err := os.WriteFile(def, []byte(prngShimDef), 0o644); err != nil {
 		return fail(err)
 	}
-	build := exec.Command(gcc, "-shared", "-O2", "-o", filepath.Join(sys32, "bcryptprimitives.dll"), src, def, "-ladvapi32")
+	build := exec.Command(gcc, "-shared", "-O2", "-o", filepath.Join(sys32, "bcryptprimitives.dll"), src, def, "-ladvapi32", "-lws2_32")
 	if out, err := runTimeout(build, time.Minute); err != nil {
-		return fail(fmt.Errorf("building the ProcessPrng shim: %w\n%s", err, out))
+		return fail(fmt.Errorf("building the Wine shim DLL: %w\n%s", err, out))
 	}
 	return w, nil
 }
@@ -263,4 +323,22 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// BuildC compiles a small Windows test program (one C file, GUI subsystem,
+// wWinMain) with MinGW into tb's temp dir and returns the .exe.
+func (w *Wine) BuildC(tb testing.TB, src string) string {
+	tb.Helper()
+	gcc := LookPath(tb, "x86_64-w64-mingw32-gcc")
+	exe := filepath.Join(tb.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c")+".exe")
+	if out, err := runTimeout(exec.Command(gcc, "-municode", "-mwindows", "-O2", "-o", exe, src), time.Minute); err != nil {
+		tb.Fatalf("building %s: %v\n%s", src, err, out)
+	}
+	return exe
+}
+
+// WindowsPath is the path a Windows program under Wine uses for a file on
+// this machine (Wine's Z: drive is /).
+func WindowsPath(unixPath string) string {
+	return `Z:` + strings.ReplaceAll(unixPath, "/", `\`)
 }

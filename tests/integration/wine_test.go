@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,4 +198,148 @@ func TestWindowsAgentMonitoring(t *testing.T) {
 	changed := time.Now()
 	frame(v, second, "changed")
 	t.Logf("the changed pattern arrived %v after painting", time.Since(changed).Round(100*time.Millisecond))
+}
+
+// TestWindowsAgentLiveControl: the professor opens the real console in
+// headless Chromium and starts a live session with the Windows agent under
+// Wine. The page decodes the student's screen; the professor's click,
+// wheel, keys with modifiers and Korean text arrive, through the agent's
+// SendInput and Wine, in a Windows window on the student's display (which
+// writes down what it receives), and the professor's pointer moves the X
+// pointer (checked with xdotool). A Shift held when the page crashes is
+// let go by the agent: nothing stays pressed on the student's side.
+func TestWindowsAgentLiveControl(t *testing.T) {
+	node := testenv.LookPath(t, "node")
+	chromium := testenv.LookPath(t, "chromium")
+	xdotool := testenv.LookPath(t, "xdotool")
+	e2eDir, _ := filepath.Abs("../e2e")
+	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "playwright-core")); err != nil {
+		testenv.Missing(t, "playwright-core not installed in tests/e2e (run scripts/setup.sh)")
+	}
+	disp := testenv.StartXvfb(t, "1280x720x24")
+	w := testenv.StartWine(t)
+	testenv.WindowsAgent(t)
+
+	// The student's window: full screen, in the foreground, recording.
+	events := filepath.Join(t.TempDir(), "events.txt")
+	reader := w.Command(disp, w.BuildC(t, "testdata/winreader.c"), testenv.WindowsPath(events))
+	rp, err := testenv.StartProc(reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rp.Stop(3 * time.Second) })
+	lines := func() []string {
+		b, _ := os.ReadFile(events)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	for !strings.HasPrefix(lines()[0], "ready") {
+		if rp.Exited() {
+			t.Fatalf("the Windows reader window exited:\n%s", rp.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := lines()[0]; got != "ready 1280 720" {
+		t.Fatalf("the reader window says %q, want the 1280x720 screen", got)
+	}
+
+	in := servertest.Start(t)
+	class := in.ActiveClass(t, "Prof Wine Live", "Student Wine Live", "Wine live")
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	ap := startWindowsAgent(ctx, t, w, disp, in.URL, class, "--interval", "1s", "--audio", "off", "--log-level", "debug")
+
+	runConsoleScript(ctx, t, node, chromium, e2eDir, "live-wine.mjs", in.URL, class.Prof.User.Email, class.Lecture.ID,
+		class.Student.User.ID, "MOVE_X=0.75", "MOVE_Y=0.5", "TMPDIR="+t.TempDir())
+
+	// The last pointer move put the X pointer at 75%, 50% of the screen.
+	loc := exec.Command(xdotool, "getmouselocation", "--shell")
+	loc.Env = disp.Env()
+	out, err := loc.Output()
+	if err != nil {
+		t.Fatalf("xdotool getmouselocation: %v", err)
+	}
+	var x, y int
+	for _, l := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(l, "X="); ok {
+			x, _ = strconv.Atoi(v)
+		}
+		if v, ok := strings.CutPrefix(l, "Y="); ok {
+			y, _ = strconv.Atoi(v)
+		}
+	}
+	if abs(x-960) > 2 || abs(y-360) > 2 {
+		t.Errorf("X pointer at %d,%d, want 960,360", x, y)
+	}
+
+	// The Shift held at the crash is released by the agent.
+	released := func() bool {
+		ls := lines()
+		held := false
+		for _, l := range ls {
+			if strings.HasPrefix(l, "keydown 0x10 ") {
+				held = true
+			}
+			if l == "keyup 0x10" {
+				held = false
+			}
+		}
+		return !held && strings.Contains(strings.Join(ls, "\n"), "keydown 0x10 shift=1")
+	}
+	for !released() {
+		if ctx.Err() != nil || ap.Exited() {
+			t.Fatalf("the Shift held when the page crashed was not released:\n%s", strings.Join(lines(), "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	got := lines()
+	t.Logf("the Windows window received:\n%s", strings.Join(got, "\n"))
+	find := func(what string, match func(string) bool) int {
+		for i, l := range got {
+			if match(l) {
+				return i
+			}
+		}
+		t.Errorf("the Windows window got no %s", what)
+		return -1
+	}
+	// The click at 25%, 25%: (320, 180) on the 1280x720 screen.
+	clickAt := func(kind string) func(string) bool {
+		return func(l string) bool {
+			var px, py int
+			if n, _ := fmt.Sscanf(l, kind+" left %d %d", &px, &py); n == 2 {
+				return abs(px-320) <= 2 && abs(py-180) <= 2
+			}
+			return false
+		}
+	}
+	d := find("left button press at 320,180", clickAt("down"))
+	u := find("left button release at 320,180", clickAt("up"))
+	if d >= 0 && u >= 0 && u < d {
+		t.Error("the button was released before it was pressed")
+	}
+	find("wheel down", func(l string) bool {
+		var n int
+		_, err := fmt.Sscanf(l, "wheel %d", &n)
+		return err == nil && n < 0 && n%120 == 0
+	})
+	find("W with Shift", func(l string) bool { return strings.HasPrefix(l, "keydown 0x57 shift=1 ctrl=0") })
+	find("B with Control", func(l string) bool { return strings.HasPrefix(l, "keydown 0x42 shift=0 ctrl=1") })
+	var typed []rune
+	for _, l := range got {
+		var c int
+		if _, err := fmt.Sscanf(l, "char 0x%x", &c); err == nil {
+			typed = append(typed, rune(c))
+		}
+	}
+	if want := "wineW\x02한글"; string(typed) != want {
+		t.Errorf("characters typed %q, want %q", string(typed), want)
+	}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
