@@ -342,3 +342,18 @@ func (w *Wine) BuildC(tb testing.TB, src string) string {
 func WindowsPath(unixPath string) string {
 	return `Z:` + strings.ReplaceAll(unixPath, "/", `\`)
 }
+
+// Stop ends every Windows process of the prefix now (wineserver -k), as the
+// end of the test would.
+func (w *Wine) Stop() { w.kill() }
+
+// Run runs a Windows program on display d to its end (killed after
+// timeout) and returns its output, failing tb if it fails.
+func (w *Wine) Run(tb testing.TB, d *Display, timeout time.Duration, exe string, args ...string) string {
+	tb.Helper()
+	out, err := runTimeout(w.Command(d, exe, args...), timeout)
+	if err != nil {
+		tb.Fatalf("wine %s %s: %v\n%s", exe, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 
+	"github.com/didacto/didacto/agent/config"
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/wire"
@@ -342,4 +344,125 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// TestWindowsAgentMSIInstall: the MSI installs silently under Wine's
+// msiexec with a preset, locked server address: the agent lands in Program
+// Files with its autostart Run key, the admin config under ProgramData
+// reads back through the agent's own loader, and the installed tray app,
+// started as the Run key does, opens its sign-in window on that server
+// even when told another one. Uninstalling removes the program and the Run
+// key and keeps the admin's config (an upgrade or reinstall finds it).
+func TestWindowsAgentMSIInstall(t *testing.T) {
+	xdotool := testenv.LookPath(t, "xdotool")
+	disp := testenv.StartXvfb(t, "1280x720x24")
+	w := testenv.StartWine(t)
+	build := testenv.WindowsAgent(t)
+	in := servertest.Start(t)
+
+	msiexec := func(args ...string) { t.Helper(); w.Run(t, disp, 2*time.Minute, "msiexec", args...) }
+	runKey := func() (string, bool) {
+		t.Helper()
+		out, err := w.Command(disp, "reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`, "/v", "DidactoAgent").Output()
+		return strings.ReplaceAll(string(out), "\r", ""), err == nil
+	}
+	exe := w.Path(`C:\Program Files\Didacto\didacto-agent.exe`)
+	yamlPath := w.Path(`C:\ProgramData\Didacto\agent.yaml`)
+
+	start := time.Now()
+	msiexec("/i", testenv.WindowsPath(build.MSI), "/qn", "SERVER_URL="+in.URL, "LOCK_SERVER_URL=1")
+	t.Logf("msiexec /i /qn took %v", time.Since(start).Round(100*time.Millisecond))
+	a, _ := os.ReadFile(build.Exe)
+	b, err := os.ReadFile(exe)
+	if err != nil || !bytes.Equal(a, b) {
+		t.Fatalf("Program Files holds no copy of the built agent (%v)", err)
+	}
+	if out, ok := runKey(); !ok || !strings.Contains(out, `"C:\Program Files\Didacto\didacto-agent.exe"`) {
+		t.Errorf("the HKLM Run key after install: %q", out)
+	}
+	c, err := config.Load(config.Options{SystemFile: yamlPath})
+	if err != nil {
+		t.Fatalf("the admin config the MSI wrote does not load: %v", err)
+	}
+	if c.String(config.KeyServer) != in.URL || !c.Locked(config.KeyServer) {
+		b, _ := os.ReadFile(yamlPath)
+		t.Fatalf("admin config gives server %q locked %v, want %q locked:\n%s", c.String(config.KeyServer), c.Locked(config.KeyServer), in.URL, b)
+	}
+
+	// The installed program, as the Run key starts it at login (its
+	// Windows path), told another server: the lock keeps the admin's.
+	tray, err := testenv.StartProc(w.Command(disp, `C:\Program Files\Didacto\didacto-agent.exe`, "--server", "http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		tray.Stop(5 * time.Second)
+		if t.Failed() {
+			t.Logf("tray output:\n%s", tray.Output())
+		}
+	})
+	find := exec.Command(xdotool, "search", "--sync", "--onlyvisible", "--name", "Sign in to DIDACTO")
+	find.Env = disp.Env()
+	find.WaitDelay = time.Second
+	done := make(chan error, 1)
+	go func() { _, err := find.Output(); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("no sign-in window: %v", err)
+		}
+	case <-time.After(90 * time.Second):
+		_ = find.Process.Kill()
+		t.Fatalf("the tray app opened no sign-in window in 90 s:\n%s", tray.Output())
+	}
+	t.Logf("the installed tray app's sign-in window appeared %v after it started", time.Since(start).Round(100*time.Millisecond))
+	if want := "server=" + in.URL + " ui=tray"; !strings.Contains(tray.Output(), want) {
+		t.Errorf("the tray app does not say %q:\n%s", want, tray.Output())
+	}
+	time.Sleep(time.Second) // let fyne draw the window before the picture
+	if dir := os.Getenv("DIDACTO_SCREENSHOT_DIR"); dir != "" {
+		screenshotPNG(t, disp, filepath.Join(dir, "agent-wine-signin.png"), 440, 400) // the window at the top left
+	}
+	tray.Stop(5 * time.Second)
+	// The rest of the prefix's Windows processes (explorer, services) end
+	// too before the uninstall, as at a logout.
+	w.Stop()
+
+	msiexec("/x", testenv.WindowsPath(build.MSI), "/qn")
+	if _, err := os.Stat(exe); !os.IsNotExist(err) {
+		t.Errorf("the agent is still in Program Files after uninstall (%v)", err)
+	}
+	if out, ok := runKey(); ok {
+		t.Errorf("the Run key is still there after uninstall: %q", out)
+	}
+	if b, err := os.ReadFile(yamlPath); err != nil || !strings.Contains(string(b), in.URL) {
+		t.Errorf("uninstall did not keep the admin config: %q %v", b, err)
+	}
+}
+
+// screenshotPNG saves the top-left w x h of d's X screen (24-bit
+// TrueColor) as a PNG.
+func screenshotPNG(t *testing.T, d *testenv.Display, path string, w, h uint16) {
+	t.Helper()
+	conn, err := xgb.NewConnDisplay(d.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := xproto.Setup(conn).DefaultScreen(conn)
+	r, err := xproto.GetImage(conn, xproto.ImageFormatZPixmap, xproto.Drawable(s.Root), 0, 0, w, h, 0xffffffff).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, int(w), int(h)))
+	for i := 0; i+3 < len(r.Data) && i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = r.Data[i+2], r.Data[i+1], r.Data[i], 0xff
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
