@@ -217,10 +217,15 @@ func (w *Wine) env(base []string) []string {
 }
 
 // Command is a command that runs a Windows program (an .exe path on this
-// machine, or a program Wine knows such as "msiexec") on display d.
+// machine, or a program Wine knows such as "msiexec") on display d (nil: a
+// program that opens no window).
 func (w *Wine) Command(d *Display, exe string, args ...string) *exec.Cmd {
 	cmd := exec.Command(w.loader, append([]string{exe}, args...)...)
-	cmd.Env = w.env(d.Env())
+	base := os.Environ()
+	if d != nil {
+		base = d.Env()
+	}
+	cmd.Env = w.env(base)
 	return cmd
 }
 

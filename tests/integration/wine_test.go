@@ -466,3 +466,20 @@ func screenshotPNG(t *testing.T, d *testenv.Display, path string, w, h uint16) {
 		t.Fatal(err)
 	}
 }
+
+// TestWindowsTokensInWincred: the tray's session store on Windows keeps the
+// tokens in the Credential Manager (wincred), not in its fallback file: the
+// agent/tokens package's Windows test, cross-compiled, runs under Wine.
+func TestWindowsTokensInWincred(t *testing.T) {
+	w := testenv.StartWine(t)
+	exe := filepath.Join(t.TempDir(), "tokens.test.exe")
+	build := exec.Command("go", "test", "-c", "-o", exe, "../../agent/tokens")
+	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("cross-compiling agent/tokens' tests: %v\n%s", err, out)
+	}
+	out := w.Run(t, nil, time.Minute, exe, "-test.run", "^TestWindowsCredentialManager$", "-test.v")
+	if !strings.Contains(out, "--- PASS: TestWindowsCredentialManager") {
+		t.Fatalf("the Windows token test did not pass under Wine:\n%s", out)
+	}
+}
