@@ -255,7 +255,7 @@ func TestWindowsAgentLiveControl(t *testing.T) {
 	class := in.ActiveClass(t, "Prof Wine Live", "Student Wine Live", "Wine live")
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	ap := startWindowsAgent(ctx, t, w, disp, in.URL, class, "--interval", "1s", "--audio", "off", "--log-level", "debug")
+	ap := startWindowsAgent(ctx, t, w, disp, in.URL, class, "--interval", "1s", "--audio", "off", "--ice-loopback")
 
 	runConsoleScript(ctx, t, node, chromium, e2eDir, "live-wine.mjs", in.URL, class.Prof.User.Email, class.Lecture.ID,
 		class.Student.User.ID, "MOVE_X=0.75", "MOVE_Y=0.5", "TMPDIR="+t.TempDir())
