@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,7 +144,9 @@ func NewPeer(cfg PeerConfig) (*Peer, error) {
 	se := webrtc.SettingEngine{}
 	if cfg.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		// By flag, not name: Linux calls it "lo", Windows "Loopback
+		// Pseudo-Interface 1", and Wine something of its own.
+		se.SetInterfaceFilter(isLoopback)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
@@ -493,4 +496,10 @@ func (t *RemoteTrack) ReadRTP() (*rtp.Packet, interceptor.Attributes, error) {
 		return nil, nil, fmt.Errorf("reading %s track: %w", t.Kind(), err)
 	}
 	return pkt, attr, nil
+}
+
+// isLoopback reports whether the named interface is a loopback one.
+func isLoopback(name string) bool {
+	ifi, err := net.InterfaceByName(name)
+	return err == nil && ifi.Flags&net.FlagLoopback != 0
 }

@@ -103,6 +103,12 @@ mingw_lib() {
   shift 3
   ver=$(dpkg-query -W -f='${source:Version}' "$devpkg")
   prefix=$cache/$srcpkg-$ver-mingw64
+  # One build at a time: `make test` runs tests/packaging and tests/integration
+  # (the Wine tests) in parallel, and both call this script; on a cold cache
+  # they would build into the same directories. The lock goes with this
+  # function's subshell, $(…).
+  exec {lock}>"$cache/$srcpkg-mingw64.lock"
+  flock "$lock"
   if [ -f "$prefix/lib/pkgconfig/$pc.pc" ]; then echo "$prefix"; return; fi
   src=$cache/src/$srcpkg-$ver
   rm -rf "$src" && mkdir -p "$src/apt/lists/partial" && (

@@ -13,7 +13,7 @@ build_pkgs=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-d
   libxi-dev libxxf86vm-dev libxtst-dev libpng-dev libegl-dev libgles-dev libvpx-dev libopus-dev
   gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix nasm dpkg-dev wixl msitools osslsigncode)
 test_pkgs=(xvfb xdotool xterm x11-xserver-utils x11-utils dbus-x11 gnome-keyring libsecret-tools
-  chromium redis-server postgresql nodejs npm systemd openssl pulseaudio pulseaudio-utils fonts-nanum)
+  chromium redis-server postgresql nodejs npm systemd openssl pulseaudio pulseaudio-utils fonts-nanum wine64)
 
 pkgs=("${run_pkgs[@]}")
 [ "$want" = run ] || pkgs+=("${build_pkgs[@]}" "${test_pkgs[@]}")
