@@ -102,34 +102,12 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, syst
 // layers as the tray's (the admin's system file, whose locked keys hold
 // here too, the user's file, DIDACTO_*, flags).
 func runHeadless(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemConfig string) int {
-	opts, err := systemOptions(fs, systemConfig)
+	set, err := loadSettings(fs, stderr, systemConfig)
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent:", err)
 		return 2
 	}
-	cfg, err := config.Load(opts)
-	if err != nil {
-		fmt.Fprintln(stderr, "didacto-agent:", err)
-		return 2
-	}
-	v := cfg.Viper()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
-		fmt.Fprintln(stderr, "didacto-agent: --log-level:", err)
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	routeXGBLog(log.With("component", "xgb"))
-	width := v.GetInt("width")
-	if width < 32 || width > capture.MaxWidth {
-		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
-		return 2
-	}
-	consent, err := consentSetting(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "didacto-agent:", err)
-		return 2
-	}
+	cfg, v, log, width, consent := set.cfg, set.cfg.Viper(), set.log, set.width, set.consent
 	sound, soundOn, err := audio.FromSetting(v.GetString("audio"))
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent: --audio:", err)
@@ -217,6 +195,44 @@ func systemOptions(fs *pflag.FlagSet, systemConfig string) (config.Options, erro
 		opts.SystemFile = p
 	}
 	return opts, nil
+}
+
+// settings are what both faces read before they start.
+type settings struct {
+	opts    config.Options
+	cfg     *config.Config // the merged layers
+	log     *slog.Logger
+	width   int
+	consent live.Consent
+}
+
+// loadSettings reads the config layers and checks the settings both faces
+// share; an error is a usage error (exit 2).
+func loadSettings(fs *pflag.FlagSet, stderr io.Writer, systemConfig string) (settings, error) {
+	opts, err := systemOptions(fs, systemConfig)
+	if err != nil {
+		return settings{}, err
+	}
+	cfg, err := config.Load(opts)
+	if err != nil {
+		return settings{}, err
+	}
+	v := cfg.Viper()
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
+		return settings{}, fmt.Errorf("--log-level: %w", err)
+	}
+	width := v.GetInt("width")
+	if width < 32 || width > capture.MaxWidth {
+		return settings{}, fmt.Errorf("--width must be 32-%d", capture.MaxWidth)
+	}
+	consent, err := consentSetting(cfg)
+	if err != nil {
+		return settings{}, err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	routeXGBLog(log.With("component", "xgb"))
+	return settings{opts: opts, cfg: cfg, log: log, width: width, consent: consent}, nil
 }
 
 // consentSetting reads and checks the consent policy.

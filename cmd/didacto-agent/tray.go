@@ -39,34 +39,12 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 			return 2
 		}
 	}
-	opts, err := systemOptions(fs, systemConfig)
+	set, err := loadSettings(fs, stderr, systemConfig)
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent:", err)
 		return 2
 	}
-	cfg, err := config.Load(opts)
-	if err != nil {
-		fmt.Fprintln(stderr, "didacto-agent:", err)
-		return 2
-	}
-	consent, err := consentSetting(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "didacto-agent:", err)
-		return 2
-	}
-	v := cfg.Viper()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
-		fmt.Fprintln(stderr, "didacto-agent: --log-level:", err)
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	routeXGBLog(log.With("component", "xgb"))
-	width := v.GetInt("width")
-	if width < 32 || width > capture.MaxWidth {
-		fmt.Fprintf(stderr, "didacto-agent: --width must be 32-%d\n", capture.MaxWidth)
-		return 2
-	}
+	opts, cfg, v, log, width, consent := set.opts, set.cfg, set.cfg.Viper(), set.log, set.width, set.consent
 
 	// Single instance: a second launch shows the first one's window.
 	var shown func()
