@@ -57,6 +57,7 @@ type Server struct {
 	frames  monitor.FrameStore
 	mux     *routeRecorder
 	hub     *signal.Hub
+	agents  *agentchan.Hub
 	limits  limit.Store
 	proxies []netip.Prefix
 }
@@ -125,6 +126,7 @@ func (s *Server) agentChannel(ctx context.Context, mux httpx.Mux, mon *monitor.S
 		return nil, fmt.Errorf("agent channel: %w", err)
 	}
 	s.closers = append(s.closers, stop)
+	s.agents = hub
 	mux.Handle("GET /api/v1/agent/channel", hub)
 	return hub, nil
 }
@@ -441,6 +443,9 @@ func (s *Server) serve(ctx context.Context, l net.Listener) error {
 	// tells its sessions and frees their rooms.
 	if err := s.hub.Close(sctx); err != nil {
 		s.logger.Warn("closing signaling", "err", err)
+	}
+	if err := s.agents.Close(sctx); err != nil {
+		s.logger.Warn("closing agent channels", "err", err)
 	}
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -112,6 +112,9 @@ type Status struct {
 	Live     Live
 	Reason   string // why Idle or Offline
 	Muted    bool   // the student muted their microphone (kept across sessions)
+	// Channel: the agent channel is up, so the server's changes arrive at
+	// once (down: they arrive at the next poll).
+	Channel bool
 }
 
 // clearer is a token store that can remove what it keeps (the keyring

@@ -17,6 +17,7 @@ import (
 	"github.com/didacto/didacto/agent/app"
 	"github.com/didacto/didacto/agent/client"
 	"github.com/didacto/didacto/agent/monitor"
+	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/wire"
 )
@@ -138,7 +139,10 @@ func (p *proxy) serve(ln net.Listener) {
 			if err != nil {
 				return
 			}
-			s, err := net.Dial("tcp", p.target)
+			p.mu.Lock()
+			target := p.target
+			p.mu.Unlock()
+			s, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
 				continue
@@ -150,6 +154,13 @@ func (p *proxy) serve(ln net.Listener) {
 			go func() { _, _ = io.Copy(c, s); c.Close() }()
 		}
 	}()
+}
+
+// retarget sends new connections elsewhere (a load balancer's other replica).
+func (p *proxy) retarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 func (p *proxy) down() {
@@ -409,4 +420,52 @@ func TestPushedChangesAndPresence(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestChannelSurvivesAReplicaGoingAway: two replicas share PostgreSQL and
+// Redis behind one address; the one holding the agent's channel shuts down;
+// the agent reconnects (to the other) and a change made there still
+// reaches it by push (the poll is an hour apart).
+func TestChannelSurvivesAReplicaGoingAway(t *testing.T) {
+	rd := testenv.StartRedis(t)
+	db := testenv.PostgresURL(t)
+	a := servertest.Start(t, servertest.WithDatabase(db), servertest.WithRedis(rd.URL()))
+	b := servertest.Start(t, servertest.WithDatabase(db), servertest.WithRedis(rd.URL()))
+	prof := b.Register(t, wire.RoleProfessor, "Prof Replica")
+	stud := b.Register(t, wire.RoleStudent, "Stu Replica")
+	var lec wire.Lecture
+	prof.Must(201, "POST", "/api/v1/lectures", wire.CreateLectureRequest{Title: "Replicas"}, &lec)
+	px := newProxy(t, strings.TrimPrefix(a.URL, "http://"))
+
+	w := newWatcher()
+	ag, err := app.New(app.Config{
+		Server: "http://" + px.addr, Store: &memStore{},
+		Source:     func() (monitor.Source, func(), error) { return &screen{}, func() {}, nil },
+		Recheck:    time.Hour,
+		MaxBackoff: 300 * time.Millisecond,
+		Login:      &app.Credentials{Email: stud.User.Email, Password: servertest.Password},
+		Join:       lec.Code,
+		Logger:     slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnChange:   w.on,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	w.wait(t, "request pending, channel up (to A)", func(s app.Status) bool { return len(s.Pending) == 1 && s.Channel })
+
+	px.retarget(strings.TrimPrefix(b.URL, "http://"))
+	a.Stop() // its channel closes with "service restart"; the agent reconnects through the proxy to B
+	w.wait(t, "channel down", func(s app.Status) bool { return !s.Channel })
+	w.wait(t, "channel up again (to B)", func(s app.Status) bool { return s.Channel })
+	var reqs wire.Page[wire.Enrollment]
+	prof.Must(200, "GET", fmt.Sprintf("/api/v1/lectures/%d/enrollments?status=waiting", lec.ID), nil, &reqs)
+	if len(reqs.Items) != 1 {
+		t.Fatalf("waiting requests %+v", reqs.Items)
+	}
+	prof.Must(200, "POST", fmt.Sprintf("/api/v1/enrollments/%d/accept", reqs.Items[0].ID), nil, nil)
+	w.wait(t, "member after Accept on the other replica", func(s app.Status) bool { return len(s.Lectures) == 1 && len(s.Pending) == 0 })
 }

@@ -88,8 +88,12 @@ func (a *Agent) onEvent(ev wire.AgentEvent) {
 
 func (a *Agent) setChannel(up bool) {
 	a.mu.Lock()
+	changed := a.chanUp != up
 	a.chanUp = up
 	a.mu.Unlock()
+	if changed {
+		a.update(func(s *Status) { s.Channel = up })
+	}
 }
 
 // closeChannel drops the channel (sign-out); runChannel opens a new one

@@ -62,6 +62,11 @@ type Hub struct {
 
 	mu    sync.Mutex
 	conns map[int64]map[chan wire.AgentEvent]struct{}
+	// closing ends every channel when the replica shuts down; open counts
+	// the channels being served, so Close can wait for them.
+	closing chan struct{}
+	closed  bool
+	open    sync.WaitGroup
 }
 
 // New returns a hub delivering what bus carries; Close (the returned stop)
@@ -79,7 +84,8 @@ func New(ctx context.Context, cfg Config, a Authenticator, bus Bus, presence Pre
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{cfg: cfg, auth: a, bus: bus, presence: presence, log: log, conns: map[int64]map[chan wire.AgentEvent]struct{}{}}
+	h := &Hub{cfg: cfg, auth: a, bus: bus, presence: presence, log: log, conns: map[int64]map[chan wire.AgentEvent]struct{}{},
+		closing: make(chan struct{})}
 	stop, err := bus.Subscribe(ctx, h.deliver)
 	if err != nil {
 		return nil, nil, err
@@ -120,18 +126,43 @@ func (h *Hub) deliver(studentID int64, ev wire.AgentEvent) {
 	}
 }
 
-func (h *Hub) add(studentID int64) (chan wire.AgentEvent, bool) {
+// Close ends every channel with "service restart" (the agents reconnect,
+// to another replica behind the same address if there is one) and waits
+// for them until ctx ends.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.closing)
+	}
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() { h.open.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hub) add(studentID int64) (chan wire.AgentEvent, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.conns[studentID]) >= h.cfg.MaxPerUser {
-		return nil, false
+	if h.closed {
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, wire.CodeUnavailable, "this server is shutting down; try again")
 	}
+	if len(h.conns[studentID]) >= h.cfg.MaxPerUser {
+		return nil, httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited,
+			"this student already has %d agent channels open", h.cfg.MaxPerUser)
+	}
+	h.open.Add(1)
 	if h.conns[studentID] == nil {
 		h.conns[studentID] = map[chan wire.AgentEvent]struct{}{}
 	}
 	ch := make(chan wire.AgentEvent, 8)
 	h.conns[studentID][ch] = struct{}{}
-	return ch, true
+	return ch, nil
 }
 
 // remove reports whether that was the student's last channel here.
@@ -139,6 +170,7 @@ func (h *Hub) remove(studentID int64, ch chan wire.AgentEvent) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.conns[studentID], ch)
+	h.open.Done()
 	if len(h.conns[studentID]) == 0 {
 		delete(h.conns, studentID)
 		return true
@@ -158,10 +190,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, httpx.Errorf(http.StatusForbidden, wire.CodeForbidden, "the agent channel is for student accounts"))
 		return
 	}
-	ch, ok := h.add(id.UserID)
-	if !ok {
-		httpx.WriteProblem(w, r, httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited,
-			"this student already has %d agent channels open", h.cfg.MaxPerUser))
+	ch, err := h.add(id.UserID)
+	if err != nil {
+		httpx.WriteProblem(w, r, err)
 		return
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
@@ -175,11 +206,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// handles the peer's close (and pongs) and ends ctx with it.
 	ctx := conn.CloseRead(r.Context())
 	reason := h.serve(ctx, conn, id, ch)
-	if h.remove(id.UserID, ch) && h.presence != nil {
+	// A replica shutting down is no news about the student: their agent
+	// reconnects (to another replica, behind the same address).
+	if h.remove(id.UserID, ch) && h.presence != nil && reason != reasonShutdown {
 		h.presence.Offline(context.WithoutCancel(ctx), id.UserID, id.Name)
 	}
 	h.log.Debug("agent channel closed", "user", id.UserID, "reason", reason)
 }
+
+const reasonShutdown = "server shutting down"
 
 // serve writes hello, then events and pings until the channel fails; it
 // returns why it ended.
@@ -205,6 +240,9 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, id auth.Identity,
 		select {
 		case <-ctx.Done():
 			return "closed by the agent"
+		case <-h.closing:
+			_ = conn.Close(websocket.StatusServiceRestart, "server shutting down")
+			return reasonShutdown
 		case ev := <-ch:
 			if err := write(ev); err != nil {
 				return "write: " + err.Error()

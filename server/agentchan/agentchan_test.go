@@ -213,3 +213,34 @@ func TestRedisAcrossReplicas(t *testing.T) {
 		t.Fatalf("event from the other replica = %+v", ev)
 	}
 }
+
+// TestCloseEndsChannels: a replica shutting down ends its channels with
+// "service restart" (the agents reconnect elsewhere), and that is not
+// news of the student going offline.
+func TestCloseEndsChannels(t *testing.T) {
+	r := start(t, agentchan.Config{}, agentchan.NewMemoryBus())
+	c, _, err := dial(t, r, "student:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next(t, c) // hello
+	waitConnected(t, r, 3, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- r.hub.Close(ctx) }()
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusServiceRestart {
+		t.Fatalf("read during shutdown: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-r.pres.ch:
+		t.Fatalf("student %d marked offline by a shutdown", id)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, resp, err := dial(t, r, "student:3"); err == nil || resp == nil || resp.StatusCode != 503 {
+		t.Errorf("dial after shutdown: %v %v, want 503", err, resp)
+	}
+}

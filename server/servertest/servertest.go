@@ -16,6 +16,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +30,12 @@ type Instance struct {
 	URL    string
 	Server *server.Server
 	Config config.Config
+	stop   func()
 }
+
+// Stop shuts the server down before the test ends (a replica going away);
+// the test's cleanup does it otherwise.
+func (in *Instance) Stop() { in.stop() }
 
 // Option adjusts the configuration before the server starts.
 type Option func(*config.Config)
@@ -70,18 +76,22 @@ func Start(tb testing.TB, opts ...Option) *Instance {
 	serveCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(serveCtx, l) }()
-	tb.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			tb.Logf("serve: %v", err)
-		}
-		srv.Close()
-	})
+	var once sync.Once
+	shutdown := func() {
+		once.Do(func() {
+			stop()
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				tb.Logf("serve: %v", err)
+			}
+			srv.Close()
+		})
+	}
+	tb.Cleanup(shutdown)
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
-	return &Instance{URL: scheme + "://" + l.Addr().String(), Server: srv, Config: cfg}
+	return &Instance{URL: scheme + "://" + l.Addr().String(), Server: srv, Config: cfg, stop: shutdown}
 }
 
 type testWriter struct{ tb testing.TB }
