@@ -30,6 +30,7 @@ import (
 	"github.com/didacto/didacto/agent/live"
 	"github.com/didacto/didacto/agent/monitor"
 	"github.com/didacto/didacto/capture"
+	_ "github.com/didacto/didacto/internal/clocale" // before fyne reads the locale
 	"github.com/didacto/didacto/internal/version"
 	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/wire"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,5 +85,22 @@ func TestConsentSetting(t *testing.T) {
 	}
 	if code := runAgent(context.Background(), []string{"--headless", "--consent", "notify"}, &out, &errb, admin); code != 2 || !strings.Contains(errb.String(), `"sometimes"`) {
 		t.Errorf("locked consent in the admin file: %d %q", code, errb.String())
+	}
+}
+
+// TestNoLocaleErrorUnderCUTF8: Debian's default locale in services and
+// containers is C.UTF-8, which fyne's init cannot parse; the agent says
+// nothing about it (internal/clocale).
+func TestNoLocaleErrorUnderCUTF8(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "--version")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LANG=") && !strings.HasPrefix(kv, "LC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, agentChildEnv+"=1", "LANG=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "didacto-agent") || strings.Contains(string(out), "locale") {
+		t.Fatalf("--version under LANG=C.UTF-8: %v\n%s", err, out)
 	}
 }
