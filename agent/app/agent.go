@@ -174,9 +174,8 @@ type Agent struct {
 	st     Status
 	online bool // last upload or list call worked
 	mon    *running
-	// The agent channel: up (events arrive, polling slows down) and how
-	// to drop it (sign-out).
-	chanUp   bool
+	// dropChan drops the agent channel (sign-out); whether it is up is
+	// st.Channel.
 	dropChan context.CancelFunc
 	joined   bool // Config.Join was asked (or cannot be)
 }
@@ -289,7 +288,7 @@ func (a *Agent) Logout(ctx context.Context) error {
 	if cerr := a.clearTokens(ctx); cerr != nil && err == nil {
 		err = cerr
 	}
-	a.update(func(s *Status) { *s = Status{Phase: SignedOut} })
+	a.update(func(s *Status) { *s = Status{Phase: SignedOut, Channel: s.Channel} })
 	a.Refresh()
 	if err != nil {
 		a.log.Warn("sign out was not confirmed by the server; the tokens are removed here", "err", err)
@@ -391,7 +390,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			case err != nil:
 				return err
 			case !api.LoggedIn(): // the UI signs in
-				a.update(func(s *Status) { *s = Status{Phase: SignedOut, Selected: s.Selected} })
+				a.update(func(s *Status) { *s = Status{Phase: SignedOut, Selected: s.Selected, Channel: s.Channel} })
 				a.sleep(ctx, 0, nil)
 				continue
 			}

@@ -87,11 +87,7 @@ func (a *Agent) onEvent(ev wire.AgentEvent) {
 }
 
 func (a *Agent) setChannel(up bool) {
-	a.mu.Lock()
-	changed := a.chanUp != up
-	a.chanUp = up
-	a.mu.Unlock()
-	if changed {
+	if a.Status().Channel != up {
 		a.update(func(s *Status) { s.Channel = up })
 	}
 }
@@ -114,7 +110,7 @@ func (a *Agent) closeChannel() {
 func (a *Agent) recheck() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.chanUp {
+	if a.st.Channel {
 		return 4 * a.cfg.Recheck
 	}
 	return a.cfg.Recheck
