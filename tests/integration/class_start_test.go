@@ -56,7 +56,7 @@ func TestClassStartWithRealAgent(t *testing.T) {
 		agent.Env = append(disp.Env(), "DIDACTO_EMAIL="+stud.User.Email, "DIDACTO_PASSWORD="+servertest.Password)
 		p, err := testenv.StartProc(agent)
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		mu.Lock()
@@ -67,7 +67,7 @@ func TestClassStartWithRealAgent(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if ap == nil {
-			http.Error(w, "no agent", 409)
+			http.Error(w, "no agent", http.StatusConflict)
 			return
 		}
 		ap.Kill() // a crash, not a clean quit: the kernel closes its connections
