@@ -106,6 +106,15 @@ func TestTokensExpireAndResistTampering(t *testing.T) {
 	if _, err := auth(forged); err == nil {
 		t.Fatal("tampered token accepted")
 	}
+	// Another spelling of the same signature (its last character differs
+	// only in base64's unused low bits) is refused: one token, one string.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	sig := parts[2]
+	last := strings.IndexByte(alphabet, sig[len(sig)-1])
+	respelled := parts[0] + "." + parts[1] + "." + sig[:len(sig)-1] + string(alphabet[last^1])
+	if _, err := auth(respelled); err == nil {
+		t.Fatal("a respelled signature accepted")
+	}
 	// A ticket is not an access token, and vice versa.
 	ticket, _, _ := s.Ticket(me)
 	if _, err := auth(ticket); err == nil {

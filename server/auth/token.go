@@ -65,7 +65,7 @@ func (s signer) verify(tok, purpose string, now time.Time) (claims, error) {
 	if !ok {
 		return c, errTokenMalformed
 	}
-	gotSig, err := base64.RawURLEncoding.DecodeString(sig)
+	gotSig, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return c, errTokenMalformed
 	}
@@ -74,7 +74,7 @@ func (s signer) verify(tok, purpose string, now time.Time) (claims, error) {
 	if !hmac.Equal(gotSig, mac.Sum(nil)) {
 		return c, errTokenSignature
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(p)
 	if err != nil {
 		return c, errTokenMalformed
 	}

@@ -87,7 +87,7 @@ func (v *Verifier) Verify(h http.Header, body []byte) (string, error) {
 			if !ok || version != "v1" {
 				continue
 			}
-			got, err := base64.StdEncoding.DecodeString(b64)
+			got, err := base64.StdEncoding.Strict().DecodeString(b64) // one spelling per MAC: non-zero padding bits are refused
 			if err == nil && hmac.Equal(got, want) {
 				return id, nil
 			}
