@@ -39,7 +39,10 @@ func StartXvfb(tb testing.TB, screen string) *Display {
 	}
 	defer r.Close()
 	// -displayfd: Xvfb picks a free display and writes its number to fd 3.
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp", "-noreset")
+	// -ardelay: a key injected down and, on a loaded machine, up more than
+	// the default 660 ms later would autorepeat ("didactoooo"): tests check
+	// exactly what was typed, so repeats start only after 10 s.
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", screen, "-nolisten", "tcp", "-noreset", "-ardelay", "10000")
 	cmd.ExtraFiles = []*os.File{w}
 	p, err := StartProc(cmd)
 	w.Close()
