@@ -58,17 +58,10 @@ func (a *API) enrollmentStream(w http.ResponseWriter, r *http.Request, id auth.I
 		return e
 	}
 	defer release()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	ctx := r.Context()
 	changes := a.Feed.Subscribe(ctx, enrollmentTopic(l.ID))
-	hello, _ := json.Marshal(map[string]any{"lecture_id": l.ID, "server_now": a.now().UTC()})
-	fmt.Fprintf(w, "retry: 2000\nevent: hello\ndata: %s\n\n", hello)
-	if err := rc.Flush(); err != nil {
+	rc, ok := httpx.StartEventStream(w, streamWriteTimeout, map[string]any{"lecture_id": l.ID, "server_now": a.now().UTC()})
+	if !ok {
 		return nil
 	}
 	beat := time.NewTicker(streamHeartbeat)

@@ -487,19 +487,10 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, id auth.Identit
 		return e
 	}
 	defer release()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	// The server's read and write timeouts are for ordinary requests: the
-	// stream has no body to read and extends its write deadline per event.
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	ctx := r.Context()
 	changes := s.notify.Subscribe(ctx, l.ID)
-	hello, _ := json.Marshal(map[string]any{"lecture_id": l.ID, "server_now": s.now().UTC()})
-	fmt.Fprintf(w, "retry: 2000\nevent: hello\ndata: %s\n\n", hello)
-	if err := rc.Flush(); err != nil {
+	rc, ok := httpx.StartEventStream(w, streamWriteTimeout, map[string]any{"lecture_id": l.ID, "server_now": s.now().UTC()})
+	if !ok {
 		return nil // client gone or streaming unsupported
 	}
 	beat := time.NewTicker(sseHeartbeat)
