@@ -338,6 +338,90 @@ type Payments interface {
 	RecordWebhook(ctx context.Context, webhookID string, at, forgetBefore time.Time) error
 }
 
+// Command is a classroom command a professor sent to students of a lecture.
+type Command struct {
+	ID        int64
+	LectureID int64
+	Kind      string // wire.CommandLock, …
+	Text      string
+	URL       string
+	ActorID   int64
+	CreatedAt time.Time
+}
+
+// CommandResult is one student's outcome of a command.
+type CommandResult struct {
+	CommandID int64
+	StudentID int64
+	Kind      string // the command's, filled on reads
+	State     string // wire.ResultPending, …
+	Reason    string
+	Reply     string
+	At        time.Time
+}
+
+// ScreenLock is a student's screen held by a lecture.
+type ScreenLock struct {
+	LectureID    int64
+	LectureTitle string // filled on reads
+	StudentID    int64
+	Mode         string // wire.CommandLock or wire.CommandBlank
+	Message      string
+	ActorID      int64
+	ActorName    string // filled on reads
+	// ActorFamily is the professor's sign-in: when it ends, the lock does.
+	ActorFamily string
+	CommandID   int64
+	Since       time.Time
+	Until       time.Time
+}
+
+// Hand is a student's raised hand in a lecture.
+type Hand struct {
+	LectureID int64
+	StudentID int64
+	RaisedAt  time.Time
+}
+
+// Classroom persists classroom commands, their results, screen locks and
+// raised hands.
+type Classroom interface {
+	// CreateCommand stores c for the students (each result pending) and, in
+	// the same transaction, applies it to the locks: lock and blank set
+	// lock (Mode c.Kind, Message c.Text, Until lock.Until) for each student,
+	// unlock removes theirs. lock carries the actor's family and Until.
+	CreateCommand(ctx context.Context, c Command, students []int64, lock ScreenLock) (Command, error)
+	CommandByID(ctx context.Context, id int64) (Command, []CommandResult, error)
+	// SetCommandResult records a student's result; ErrNotFound when the
+	// command was not sent to the student (or is of another lecture). A
+	// state never goes back: delivered does not replace applied or failed.
+	// reply "" keeps the earlier answer.
+	SetCommandResult(ctx context.Context, r CommandResult, lectureID int64) (CommandResult, error)
+	// LatestResults is each student's result of the newest command sent to
+	// them in the lecture.
+	LatestResults(ctx context.Context, lectureID int64) ([]CommandResult, error)
+	// LocksByLecture and LocksByStudent list live locks (Until after now).
+	LocksByLecture(ctx context.Context, lectureID int64, now time.Time) ([]ScreenLock, error)
+	LocksByStudent(ctx context.Context, studentID int64, now time.Time) ([]ScreenLock, error)
+	// AllLocks lists every lock, live or not, with whether its lecture is
+	// still active and the student still a member (for the sweep).
+	AllLocks(ctx context.Context) ([]LockStatus, error)
+	// ReleaseLocks removes the given (lecture, student) locks if they still
+	// belong to commandID (a newer lock stays) and returns those removed.
+	ReleaseLocks(ctx context.Context, locks []ScreenLock) ([]ScreenLock, error)
+	// RaiseHand and LowerHand report whether they changed anything.
+	RaiseHand(ctx context.Context, lectureID, studentID int64, at time.Time) (bool, error)
+	LowerHand(ctx context.Context, lectureID, studentID int64) (bool, error)
+	HandsByLecture(ctx context.Context, lectureID int64) ([]Hand, error)
+}
+
+// LockStatus is a lock and what the sweep decides on.
+type LockStatus struct {
+	ScreenLock
+	LectureActive bool
+	Member        bool
+}
+
 // Store is everything the server persists.
 type Store interface {
 	Users
@@ -347,6 +431,7 @@ type Store interface {
 	Audit
 	Payments
 	Resets
+	Classroom
 	// Ping checks the database is reachable (for /healthz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AddMembers", testAddMembers},
 		{"AddMembersLarge", testAddMembersLarge},
 		{"PasswordResets", testPasswordResets},
+		{"Classroom", testClassroom},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
