@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/didacto/didacto/server/agentchan"
+	"github.com/didacto/didacto/server/classroom"
 	"github.com/didacto/didacto/server/api"
 	"github.com/didacto/didacto/server/auth"
 	"github.com/didacto/didacto/server/config"
@@ -58,6 +59,7 @@ type Server struct {
 	mux     *routeRecorder
 	hub     *signal.Hub
 	agents  *agentchan.Hub
+	class   *classroom.Service
 	limits  limit.Store
 	proxies []netip.Prefix
 }
@@ -80,6 +82,24 @@ func (w wsAuth) StillSignedIn(ctx context.Context, id signal.Identity) (bool, er
 	return err == nil, err
 }
 
+// handsDown writes the signaling audit and, when a professor joins a
+// student's live session, lowers that student's raised hand: the
+// professor is answering it.
+type handsDown struct {
+	signal.Auditor
+	s *Server
+}
+
+func (h handsDown) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	err := h.Auditor.AppendAudit(ctx, e)
+	if e.Action == signal.AuditJoin && e.ActorID != e.SubjectID && h.s.class != nil {
+		if lerr := h.s.class.LowerHand(ctx, e.LectureID, e.SubjectID); lerr != nil {
+			h.s.logger.Warn("lowering a hand at a live session", "err", lerr)
+		}
+	}
+	return err
+}
+
 func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 	var lock signal.RoomLock = signal.NewMemoryLock()
 	var bus signal.Bus = signal.NewMemoryBus()
@@ -99,7 +119,7 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 			Secret: s.cfg.TURNSecret, TTL: s.cfg.TURNTTL, Now: time.Now}
 		cfg.ICEFor = ice.For
 	}
-	hub, err := signal.NewHub(ctx, cfg, lock, bus, s.store, wsAuth{s.auth}, s.store, s.logger)
+	hub, err := signal.NewHub(ctx, cfg, lock, bus, s.store, wsAuth{s.auth}, handsDown{s.store, s}, s.logger)
 	if err != nil {
 		return err
 	}
@@ -110,12 +130,12 @@ func (s *Server) signaling(ctx context.Context, mux httpx.Mux) error {
 
 // agentChannel mounts the agents' push channel; its presence reports go to
 // the monitor (a closed channel greys the tile at once).
-func (s *Server) agentChannel(ctx context.Context, mux httpx.Mux, mon *monitor.Service) (*agentchan.Hub, error) {
+func (s *Server) agentChannel(ctx context.Context, mux httpx.Mux, mon *monitor.Service, class *classroom.Service) (*agentchan.Hub, error) {
 	var bus agentchan.Bus = agentchan.NewMemoryBus()
 	if s.redis != nil {
 		bus = agentchan.NewRedisBus(s.redis, "didacto:", s.logger)
 	}
-	cfg := agentchan.Config{MaxPerUser: 4}
+	cfg := agentchan.Config{MaxPerUser: 4, Locks: class, Replies: class}
 	if s.cfg.PublicURL != "" {
 		if u, err := url.Parse(s.cfg.PublicURL); err == nil {
 			cfg.OriginPatterns = []string{u.Host}
@@ -127,6 +147,7 @@ func (s *Server) agentChannel(ctx context.Context, mux httpx.Mux, mon *monitor.S
 	}
 	s.closers = append(s.closers, stop)
 	s.agents = hub
+	class.SetPusher(hub)
 	mux.Handle("GET /api/v1/agent/channel", hub)
 	return hub, nil
 }
@@ -300,7 +321,11 @@ func (s *Server) routes(ctx context.Context) (http.Handler, error) {
 	if err := s.signaling(ctx, mux); err != nil {
 		return nil, err
 	}
-	if core.Agents, err = s.agentChannel(ctx, mux, mon); err != nil {
+	class := classroom.New(classroom.Config{Replica: s.cfg.Replica}, s.store, s.auth, core.Feed, nil, s.logger.With("component", "classroom"))
+	class.Register(mux)
+	s.workers = append(s.workers, class.Run)
+	s.class = class
+	if core.Agents, err = s.agentChannel(ctx, mux, mon, class); err != nil {
 		return nil, err
 	}
 

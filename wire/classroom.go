@@ -99,16 +99,19 @@ type ClassroomState struct {
 	ServerNow time.Time       `json:"server_now"`
 }
 
-// ClassroomEvent is one Server-Sent Event of GET …/classroom/stream. Event
-// names: "hello" ({"lecture_id", "server_now"}: re-read the state), "result"
-// (Result set: a student's result of a command changed), "hand" (Hand set
-// with Raised: a hand went up or down), "locks" (Locks is the lecture's
-// whole lock list after a change).
+// ClassroomEvent is one Server-Sent Event of GET …/classroom/stream, named
+// "classroom" (the stream opens with "hello", {"lecture_id",
+// "server_now"}: re-read the state). One field is set: Result (a student's
+// result of a command changed, or their answer arrived), Hand with Raised
+// (a hand went up or down), or Locks with LocksChanged (the lecture's
+// whole lock list after a change; empty: nobody is locked).
 type ClassroomEvent struct {
 	Result *CommandResult `json:"result,omitempty"`
 	Hand   *Hand          `json:"hand,omitempty"`
 	Raised bool           `json:"raised,omitempty"`
 	Locks  []ScreenLock   `json:"locks,omitempty"`
+	// LocksChanged tells an empty Locks (everyone released) from no news.
+	LocksChanged bool `json:"locks_changed,omitempty"`
 }
 
 // ReplyRequest is a student's one-line answer to a message:

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -50,6 +51,21 @@ type Config struct {
 	SignedInEvery  time.Duration // 30 s
 	MaxPerUser     int           // channels per student on one replica (4)
 	OriginPatterns []string
+	// Locks, when set, gives the student's screen locks for hello (an
+	// agent that reconnects or restarts while locked comes back locked).
+	Locks LockSource
+	// Replies, when set, hears the agents' acknowledgements of commands.
+	Replies ReplyHandler
+}
+
+// LockSource lists a student's live screen locks (*classroom.Service is one).
+type LockSource interface {
+	LocksFor(ctx context.Context, studentID int64) ([]wire.ScreenLock, error)
+}
+
+// ReplyHandler records what an agent answered (*classroom.Service is one).
+type ReplyHandler interface {
+	AgentReply(ctx context.Context, studentID int64, r wire.AgentReply) error
 }
 
 // Hub serves agent channels and delivers published events to them.
@@ -61,7 +77,7 @@ type Hub struct {
 	log      *slog.Logger
 
 	mu    sync.Mutex
-	conns map[int64]map[chan wire.AgentEvent]struct{}
+	conns map[int64]map[*agentConn]struct{}
 	// closing ends every channel when the replica shuts down; open counts
 	// the channels being served, so Close can wait for them.
 	closing chan struct{}
@@ -84,7 +100,7 @@ func New(ctx context.Context, cfg Config, a Authenticator, bus Bus, presence Pre
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{cfg: cfg, auth: a, bus: bus, presence: presence, log: log, conns: map[int64]map[chan wire.AgentEvent]struct{}{},
+	h := &Hub{cfg: cfg, auth: a, bus: bus, presence: presence, log: log, conns: map[int64]map[*agentConn]struct{}{},
 		closing: make(chan struct{})}
 	stop, err := bus.Subscribe(ctx, h.deliver)
 	if err != nil {
@@ -105,6 +121,11 @@ func (h *Hub) Notify(ctx context.Context, lectureID int64, students ...int64) {
 	}
 }
 
+// Push delivers an event to the student's agents on every replica.
+func (h *Hub) Push(ctx context.Context, studentID int64, ev wire.AgentEvent) error {
+	return h.bus.Publish(ctx, studentID, ev)
+}
+
 // Connected reports how many channels the student holds on this replica.
 func (h *Hub) Connected(studentID int64) int {
 	h.mu.Lock()
@@ -112,16 +133,29 @@ func (h *Hub) Connected(studentID int64) int {
 	return len(h.conns[studentID])
 }
 
+// agentConn is one served channel: the events to write, and a way to end
+// it when an event that must not be lost finds its buffer full.
+type agentConn struct {
+	events   chan wire.AgentEvent
+	overflow chan struct{}
+	once     sync.Once
+}
+
 // deliver hands an event to this replica's channels of the student. A
-// channel whose buffer is full already has a re-read pending: dropping is
-// coalescing.
+// "lectures_changed" that finds the buffer full already has a re-read
+// pending: dropping it is coalescing. A command or lock change is never
+// dropped silently: the channel is ended instead, and the agent's
+// reconnection re-reads its locks with hello.
 func (h *Hub) deliver(studentID int64, ev wire.AgentEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.conns[studentID] {
+	for c := range h.conns[studentID] {
 		select {
-		case ch <- ev:
+		case c.events <- ev:
 		default:
+			if ev.Type != wire.AgentLecturesChanged {
+				c.once.Do(func() { close(c.overflow) })
+			}
 		}
 	}
 }
@@ -146,7 +180,7 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 }
 
-func (h *Hub) add(studentID int64) (chan wire.AgentEvent, error) {
+func (h *Hub) add(studentID int64) (*agentConn, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -158,15 +192,15 @@ func (h *Hub) add(studentID int64) (chan wire.AgentEvent, error) {
 	}
 	h.open.Add(1)
 	if h.conns[studentID] == nil {
-		h.conns[studentID] = map[chan wire.AgentEvent]struct{}{}
+		h.conns[studentID] = map[*agentConn]struct{}{}
 	}
-	ch := make(chan wire.AgentEvent, 8)
-	h.conns[studentID][ch] = struct{}{}
-	return ch, nil
+	c := &agentConn{events: make(chan wire.AgentEvent, 32), overflow: make(chan struct{})}
+	h.conns[studentID][c] = struct{}{}
+	return c, nil
 }
 
 // remove reports whether that was the student's last channel here.
-func (h *Hub) remove(studentID int64, ch chan wire.AgentEvent) bool {
+func (h *Hub) remove(studentID int64, ch *agentConn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.conns[studentID], ch)
@@ -201,11 +235,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("agent channel: upgrade refused", "user", id.UserID, "err", err)
 		return
 	}
-	conn.SetReadLimit(1024)
-	// The request's context lives as long as the connection; CloseRead
-	// handles the peer's close (and pongs) and ends ctx with it.
-	ctx := conn.CloseRead(r.Context())
+	conn.SetReadLimit(wire.MaxAgentReplyBytes)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	// The reader handles the agent's replies, its close and the pongs; it
+	// ends ctx when the connection does. serve closes the connection when
+	// it ends, which ends the reader; both are waited for.
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		defer cancel()
+		h.read(ctx, conn, id)
+	}()
 	reason := h.serve(ctx, conn, id, ch)
+	<-read
 	// A replica shutting down is no news about the student: their agent
 	// reconnects (to another replica, behind the same address).
 	if h.remove(id.UserID, ch) && h.presence != nil && reason != reasonShutdown {
@@ -216,9 +259,46 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 const reasonShutdown = "server shutting down"
 
+// read hands every reply of the agent to the ReplyHandler until the
+// connection ends. A message that is not a reply is logged and skipped:
+// an agent of another version must not lose its channel over it.
+func (h *Hub) read(ctx context.Context, conn *websocket.Conn, id auth.Identity) {
+	for {
+		typ, b, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			continue
+		}
+		rep, err := ParseReply(b)
+		if err == nil && h.cfg.Replies != nil {
+			err = h.cfg.Replies.AgentReply(ctx, id.UserID, rep)
+		}
+		if err != nil {
+			h.log.Info("agent channel: reply ignored", "user", id.UserID, "err", err)
+		}
+	}
+}
+
+// ParseReply decodes one message from an agent.
+func ParseReply(b []byte) (wire.AgentReply, error) {
+	var rep wire.AgentReply
+	if len(b) > wire.MaxAgentReplyBytes {
+		return rep, fmt.Errorf("reply of %d bytes: too large", len(b))
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return wire.AgentReply{}, fmt.Errorf("not a reply (%d bytes): %w", len(b), err)
+	}
+	if rep.Type == "" || rep.CommandID <= 0 || rep.LectureID <= 0 {
+		return wire.AgentReply{}, fmt.Errorf("reply without a type, command or lecture (%d bytes)", len(b))
+	}
+	return rep, nil
+}
+
 // serve writes hello, then events and pings until the channel fails; it
 // returns why it ended.
-func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, id auth.Identity, ch chan wire.AgentEvent) string {
+func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, id auth.Identity, ch *agentConn) string {
 	defer conn.CloseNow()
 	write := func(ev wire.AgentEvent) error {
 		b, err := json.Marshal(ev)
@@ -229,7 +309,15 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, id auth.Identity,
 		defer cancel()
 		return conn.Write(wctx, websocket.MessageText, b)
 	}
-	if err := write(wire.AgentEvent{Type: wire.AgentHello, Version: wire.AgentChannelVersion, LeaseMS: int(h.cfg.Lease.Milliseconds())}); err != nil {
+	hello := wire.AgentEvent{Type: wire.AgentHello, Version: wire.AgentChannelVersion, LeaseMS: int(h.cfg.Lease.Milliseconds())}
+	if h.cfg.Locks != nil {
+		locks, err := h.cfg.Locks.LocksFor(ctx, id.UserID)
+		if err != nil {
+			return "reading locks for hello: " + err.Error() // the agent reconnects and asks again
+		}
+		hello.Locks = locks
+	}
+	if err := write(hello); err != nil {
 		return "hello: " + err.Error()
 	}
 	ping := time.NewTicker(h.cfg.Lease / 2)
@@ -243,10 +331,13 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, id auth.Identity,
 		case <-h.closing:
 			_ = conn.Close(websocket.StatusServiceRestart, "server shutting down")
 			return reasonShutdown
-		case ev := <-ch:
+		case ev := <-ch.events:
 			if err := write(ev); err != nil {
 				return "write: " + err.Error()
 			}
+		case <-ch.overflow:
+			_ = conn.Close(websocket.StatusTryAgainLater, "too many events; reconnect")
+			return "events overflowed"
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.cfg.Lease/2)
 			err := conn.Ping(pctx)

@@ -62,12 +62,21 @@ func (a *API) tell(ctx context.Context, lectureID int64, students ...int64) {
 
 // memberIDs lists a lecture's members, for telling their agents.
 func (a *API) memberIDs(ctx context.Context, lectureID int64) []int64 {
+	ids, err := MemberIDs(ctx, a.store, lectureID)
+	if err != nil {
+		a.logger.Warn("listing members to notify their agents", "lecture_id", lectureID, "err", err)
+	}
+	return ids // on an error, the agents' own re-check covers the rest
+}
+
+// MemberIDs lists every member of a lecture, page by page (what it read
+// before an error comes with the error).
+func MemberIDs(ctx context.Context, st store.Lectures, lectureID int64) ([]int64, error) {
 	var ids []int64
 	for page := 1; page <= 1000; page++ {
-		ms, total, err := a.store.Members(ctx, lectureID, store.PageRequest{Page: page, Size: wire.MaxPageSize})
+		ms, total, err := st.Members(ctx, lectureID, store.PageRequest{Page: page, Size: wire.MaxPageSize})
 		if err != nil {
-			a.logger.Warn("listing members to notify their agents", "lecture_id", lectureID, "err", err)
-			return ids // the agents' own re-check covers the rest
+			return ids, fmt.Errorf("members of lecture %d: %w", lectureID, err)
 		}
 		for _, m := range ms {
 			ids = append(ids, m.StudentID)
@@ -76,7 +85,7 @@ func (a *API) memberIDs(ctx context.Context, lectureID int64) []int64 {
 			break
 		}
 	}
-	return ids
+	return ids, nil
 }
 
 // New returns the core API; limits keeps its throttles (in memory when nil).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/feed"
 	"github.com/didacto/didacto/server/httpx"
 	"github.com/didacto/didacto/server/limit"
 	"github.com/didacto/didacto/server/store"
@@ -51,16 +52,33 @@ func (a *API) enrollmentStream(w http.ResponseWriter, r *http.Request, id auth.I
 	if err != nil {
 		return err
 	}
-	release, _, ok := a.streams.Acquire(limit.Cap{Key: "user:" + strconv.FormatInt(id.UserID, 10), Max: MaxEnrollmentStreams})
+	fs := FeedStream{Auth: a.auth, Feed: a.Feed, Conns: a.streams, Max: MaxEnrollmentStreams, What: "join-request"}
+	return fs.Serve(w, r, id, enrollmentTopic(l.ID), "enrollment", map[string]any{"lecture_id": l.ID, "server_now": a.now().UTC()})
+}
+
+// FeedStream serves a feed topic to a console as Server-Sent Events:
+// "hello" first, then one event per payload published, keep-alives, and
+// the end of the stream when the caller's sign-in ends.
+type FeedStream struct {
+	Auth  *auth.Service
+	Feed  feed.Bus
+	Conns *limit.Conns // open streams per user on this replica
+	Max   int
+	What  string // names the stream in the "too many" error
+}
+
+// Serve streams topic until the client goes or its sign-in ends.
+func (f FeedStream) Serve(w http.ResponseWriter, r *http.Request, id auth.Identity, topic, event string, hello any) error {
+	release, _, ok := f.Conns.Acquire(limit.Cap{Key: "user:" + strconv.FormatInt(id.UserID, 10), Max: f.Max})
 	if !ok {
-		e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "too many open join-request streams for this account; close another tab")
+		e := httpx.Errorf(http.StatusTooManyRequests, wire.CodeRateLimited, "too many open %s streams for this account; close another tab", f.What)
 		e.RetryAfter = 5 * time.Second
 		return e
 	}
 	defer release()
 	ctx := r.Context()
-	changes := a.Feed.Subscribe(ctx, enrollmentTopic(l.ID))
-	rc, ok := httpx.StartEventStream(w, streamWriteTimeout, map[string]any{"lecture_id": l.ID, "server_now": a.now().UTC()})
+	changes := f.Feed.Subscribe(ctx, topic)
+	rc, ok := httpx.StartEventStream(w, streamWriteTimeout, hello)
 	if !ok {
 		return nil
 	}
@@ -74,14 +92,14 @@ func (a *API) enrollmentStream(w http.ResponseWriter, r *http.Request, id auth.I
 			return nil
 		case <-recheck.C:
 			var he *httpx.Error
-			if err := a.auth.Live(ctx, id); errors.As(err, &he) {
+			if err := f.Auth.Live(ctx, id); errors.As(err, &he) {
 				return nil // signed out: the reconnect gets 401
 			}
 			continue
 		case <-beat.C:
 			fmt.Fprintf(w, ": keep-alive\n\n")
 		case b := <-changes:
-			fmt.Fprintf(w, "event: enrollment\ndata: %s\n\n", b)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
 		}
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		if err := rc.Flush(); err != nil {
