@@ -25,9 +25,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/didacto/didacto/server/agentchan"
-	"github.com/didacto/didacto/server/classroom"
 	"github.com/didacto/didacto/server/api"
 	"github.com/didacto/didacto/server/auth"
+	"github.com/didacto/didacto/server/classroom"
 	"github.com/didacto/didacto/server/config"
 	"github.com/didacto/didacto/server/console"
 	"github.com/didacto/didacto/server/database"

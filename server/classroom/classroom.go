@@ -65,7 +65,7 @@ type Service struct {
 	// streams counts open classroom streams per professor.
 	streams *limit.Conns
 	now     func() time.Time
-	log   *slog.Logger
+	log     *slog.Logger
 }
 
 // New returns the service; push may be set later with SetPusher (the agent

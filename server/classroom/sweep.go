@@ -137,4 +137,3 @@ func (s *Service) pushLocks(ctx context.Context, lectureID, studentID, commandID
 		s.log.Warn("classroom: pushing locks", "student_id", studentID, "err", err)
 	}
 }
-
