@@ -335,7 +335,6 @@ func (s *Screen) grab(wait time.Duration) error {
 	}
 }
 
-
 func grabStatus[T *xproto.GrabKeyboardReply | *xproto.GrabPointerReply](r T) string {
 	if r == nil {
 		return "no reply"
