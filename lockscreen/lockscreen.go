@@ -7,6 +7,7 @@
 package lockscreen
 
 import (
+	"context"
 	"errors"
 	"image"
 	"image/color"
@@ -158,4 +159,45 @@ func wrap(text string, width int) []string {
 		lines = lines[:6]
 	}
 	return lines
+}
+
+// Lazy opens the display's lock the first time one is shown, so an agent
+// on a desktop that cannot be locked fails a lock command (and says why)
+// instead of failing to start.
+type Lazy struct {
+	mu      sync.Mutex
+	display string
+	s       *Screen
+}
+
+// NewLazy returns a lock for the X display ("" is $DISPLAY).
+func NewLazy(display string) *Lazy { return &Lazy{display: display} }
+
+// Show shows spec, opening the lock first if needed; nil lifts it.
+func (l *Lazy) Show(spec *Spec) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s == nil {
+		if spec == nil {
+			return nil
+		}
+		s, err := Open(context.Background(), l.display)
+		if err != nil {
+			return err
+		}
+		l.s = s
+	}
+	return l.s.Show(spec)
+}
+
+// Close lifts the lock and disconnects.
+func (l *Lazy) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.s == nil {
+		return nil
+	}
+	err := l.s.Close()
+	l.s = nil
+	return err
 }

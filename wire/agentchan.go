@@ -28,6 +28,9 @@ const (
 	AgentLocks = "locks"
 	// AgentCommand: a command to carry out once (message, open_url).
 	AgentCommand = "command"
+	// AgentHandLowered: the student's hand in LectureID was lowered (by the
+	// professor, or a live session with them opened).
+	AgentHandLowered = "hand_lowered"
 )
 
 // AgentEvent is one message from the server on the agent channel.

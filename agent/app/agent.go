@@ -115,6 +115,12 @@ type Status struct {
 	// Channel: the agent channel is up, so the server's changes arrive at
 	// once (down: they arrive at the next poll).
 	Channel bool
+	// Lock is the screen lock shown now (nil: none).
+	Lock *wire.ScreenLock
+	// Messages are the professor's messages not yet dismissed.
+	Messages []Message
+	// Hand: the student's hand is raised in the monitored lecture.
+	Hand bool
 }
 
 // clearer is a token store that can remove what it keeps (the keyring
@@ -161,6 +167,13 @@ type Config struct {
 	Logger     *slog.Logger
 	// OnChange receives every new Status, from the agent's goroutines.
 	OnChange func(Status)
+	// Locker shows the professor's screen locks (nil: a lock fails, and
+	// the professor is told why).
+	Locker Locker
+	// OpenURL opens a page in the default browser (nil: open_url fails).
+	OpenURL func(url string) error
+	// Lang is the language of the lock screen ("ko" or "en"; nil: en).
+	Lang func() string
 }
 
 // Agent is the tray agent's core.
@@ -178,6 +191,13 @@ type Agent struct {
 	// st.Channel.
 	dropChan context.CancelFunc
 	joined   bool // Config.Join was asked (or cannot be)
+	// outbox holds command acknowledgements for the agent channel.
+	outbox chan wire.AgentReply
+
+	// lockMu serialises showing locks; locks is the server's list.
+	lockMu    sync.Mutex
+	locks     []wire.ScreenLock
+	lockTimer *time.Timer
 }
 
 // running is the monitor (and live runner) of one lecture.
@@ -205,7 +225,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), online: true}
+	a := &Agent{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), online: true, outbox: make(chan wire.AgentReply, 256)}
 	a.st.Selected = cfg.Lecture
 	if err := a.connect(cfg.Server); err != nil {
 		return nil, err
@@ -355,6 +375,7 @@ func (a *Agent) RestartMonitor() {
 // live session and returns nil), or, Unattended, until signing in proves
 // impossible (then it returns why).
 func (a *Agent) Run(ctx context.Context) error {
+	defer a.releaseLocks()
 	defer a.stopMonitor()
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -37,8 +37,9 @@ func (a *Agent) runChannel(ctx context.Context) {
 		a.mu.Unlock()
 		opened := time.Now()
 		err := api.Channel(sctx, client.ChannelHandlers{
-			Event: a.onEvent,
-			Bad:   func(err error) { a.log.Warn("agent channel: message ignored", "err", err) },
+			Event:  a.onEvent,
+			Bad:    func(err error) { a.log.Warn("agent channel: message ignored", "err", err) },
+			Outbox: a.outbox,
 		})
 		cancel()
 		a.setChannel(false)
@@ -77,10 +78,19 @@ func (a *Agent) onEvent(ev wire.AgentEvent) {
 			a.log.Info("the server's agent channel is newer than this agent; unknown events will be ignored", "version", ev.Version)
 		}
 		a.setChannel(true)
-		a.Refresh() // events may have been missed while it was down
+		a.setLocks(ev.Locks, 0, 0) // the locks that hold now (none: unlocked)
+		a.Refresh()                // events may have been missed while it was down
 	case wire.AgentLecturesChanged:
 		a.log.Debug("lectures changed", "lecture", ev.LectureID)
 		a.Refresh()
+	case wire.AgentLocks:
+		a.setLocks(ev.Locks, ev.CommandID, ev.LectureID)
+	case wire.AgentCommand:
+		a.command(ev.Command)
+	case wire.AgentHandLowered:
+		if a.Status().Lecture.ID == ev.LectureID {
+			a.update(func(s *Status) { s.Hand = false })
+		}
 	default:
 		a.log.Debug("agent channel: unknown event ignored", "type", ev.Type)
 	}

@@ -22,6 +22,9 @@ type ChannelHandlers struct {
 	Event func(wire.AgentEvent)
 	// Bad hears a message that was not an event (it is skipped).
 	Bad func(error)
+	// Outbox holds the replies to send (command acknowledgements); what
+	// is not sent when the channel ends stays in it for the next one.
+	Outbox chan wire.AgentReply
 }
 
 // Channel opens the agent channel and hands every event to h until ctx ends
@@ -87,6 +90,12 @@ func (c *Client) Channel(ctx context.Context, h ChannelHandlers) error {
 			<-closed
 		}
 	}()
+	if h.Outbox != nil {
+		wctx, stopWriter := context.WithCancel(ctx)
+		written := make(chan struct{})
+		go func() { defer close(written); writeReplies(wctx, conn, h.Outbox) }()
+		defer func() { stopWriter(); <-written }()
+	}
 	for {
 		_, b, err := conn.Read(context.Background())
 		if err != nil {
@@ -107,6 +116,32 @@ func (c *Client) Channel(ctx context.Context, h ChannelHandlers) error {
 		}
 		if h.Event != nil {
 			h.Event(ev)
+		}
+	}
+}
+
+// writeReplies sends the outbox's replies until ctx ends or a write fails
+// (a reply that could not be written goes back to the outbox).
+func writeReplies(ctx context.Context, conn *websocket.Conn, outbox chan wire.AgentReply) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case rep := <-outbox:
+			b, err := json.Marshal(rep)
+			if err != nil {
+				continue
+			}
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = conn.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				select {
+				case outbox <- rep:
+				default:
+				}
+				return
+			}
 		}
 	}
 }

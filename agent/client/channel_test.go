@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -89,13 +90,15 @@ func FuzzParseAgentEvent(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"hello","version":1,"lease_ms":10000}`, `{"type":"lectures_changed","lecture_id":4}`,
 		`{"type":"lock_screens","lecture_id":3,"extra":[1,2]}`, `{}`, `null`, `[]`, `{"type":7}`, `{"type":"x","lecture_id":1e99}`,
+		`{"type":"locks","command_id":7,"locks":[{"lecture_id":3,"mode":"lock","until":"2026-12-04T10:00:00Z"}]}`,
+		`{"type":"command","command":{"id":8,"kind":"open_url","url":"https://example.org"}}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := client.ParseAgentEvent(b)
 		if err != nil {
-			if ev != (wire.AgentEvent{}) {
+			if !reflect.DeepEqual(ev, wire.AgentEvent{}) {
 				t.Fatalf("error with an event %+v", ev)
 			}
 			return

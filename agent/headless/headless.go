@@ -9,6 +9,8 @@ package headless
 import (
 	"context"
 	"log/slog"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +42,10 @@ type Config struct {
 	// Agent, when set, receives the running supervisor (for the live
 	// hook's tokens, and tests).
 	Agent func(*app.Agent)
+	// Locker shows the professor's screen locks; OpenURL opens their
+	// pages (nil: those commands fail with the reason).
+	Locker  app.Locker
+	OpenURL func(string) error
 }
 
 // Run monitors until ctx ends (then it returns nil) or signing in is
@@ -56,6 +62,7 @@ func Run(ctx context.Context, src monitor.Source, cfg Config) error {
 		Monitor: cfg.Monitor, Recheck: cfg.Recheck, MaxBackoff: cfg.MaxBackoff, Lecture: cfg.LectureID,
 		Login:      &app.Credentials{Email: cfg.Email, Password: cfg.Password},
 		Unattended: true, Join: cfg.JoinCode, Logger: log, OnChange: v.show,
+		Locker: cfg.Locker, OpenURL: cfg.OpenURL, Lang: headlessLang,
 	}
 	if cfg.Live != nil {
 		ac.Live = hook(cfg.Live)
@@ -102,4 +109,17 @@ func (v *view) show(s app.Status) {
 	case app.Monitored:
 		v.log.Info("monitored", "lecture", s.Lecture.ID, "title", s.Lecture.Title)
 	}
+}
+
+// headlessLang is the lock screen's language from the environment.
+func headlessLang() string {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := os.Getenv(k); v != "" {
+			if strings.HasPrefix(v, "ko") {
+				return "ko"
+			}
+			return "en"
+		}
+	}
+	return "en"
 }

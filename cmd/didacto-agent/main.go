@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/didacto/didacto/agent/app"
+	"github.com/didacto/didacto/agent/browser"
 	"github.com/didacto/didacto/agent/client"
 	"github.com/didacto/didacto/agent/config"
 	"github.com/didacto/didacto/agent/headless"
@@ -32,6 +33,7 @@ import (
 	"github.com/didacto/didacto/capture"
 	_ "github.com/didacto/didacto/internal/clocale" // before fyne reads the locale
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/lockscreen"
 	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/wire"
 )
@@ -152,6 +154,8 @@ func runHeadless(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, syste
 			return r.Run(ctx)
 		}
 	}
+	locker := lockscreen.NewLazy("")
+	defer locker.Close()
 	err = headless.Run(ctx, src, headless.Config{
 		Server: server, AllowHTTP: allowHTTP, UserAgent: "didacto-agent/" + version.Version, Store: store,
 		Email:     v.GetString("email"),
@@ -161,6 +165,8 @@ func runHeadless(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, syste
 		Logger:    log,
 		Live:      liveHook,
 		Agent:     func(a *app.Agent) { agent = a },
+		Locker:    locker,
+		OpenURL:   browser.Open,
 		Monitor: monitor.Config{
 			Interval: v.GetDuration("interval"),
 			Width:    width,

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/didacto/didacto/agent/tokens"
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/version"
+	"github.com/didacto/didacto/lockscreen"
 	"github.com/didacto/didacto/rtc/audio"
 	"github.com/didacto/didacto/ui"
 	"github.com/didacto/didacto/wire"
@@ -72,6 +74,8 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 		return 1
 	}
 	var u *ui.UI
+	locker := lockscreen.NewLazy("")
+	defer locker.Close()
 	agent, err := app.New(app.Config{
 		Server:    cfg.String(config.KeyServer),
 		AllowHTTP: cfg.Bool(config.KeyAllowHTTP),
@@ -96,6 +100,15 @@ func runTray(ctx context.Context, fs *pflag.FlagSet, stderr io.Writer, systemCon
 				u.OnStatus(s)
 			}
 		},
+		Locker: locker,
+		OpenURL: func(raw string) error {
+			pu, err := url.Parse(raw)
+			if err != nil {
+				return err
+			}
+			return fa.OpenURL(pu)
+		},
+		Lang: tr.Lang,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "didacto-agent:", err)

@@ -551,6 +551,11 @@ func (s *Service) LowerHand(ctx context.Context, lectureID, studentID int64) err
 	}
 	if changed {
 		s.publish(ctx, lectureID, wire.ClassroomEvent{Hand: &wire.Hand{StudentID: studentID}, Raised: false})
+		if s.push != nil {
+			if err := s.push.Push(ctx, studentID, wire.AgentEvent{Type: wire.AgentHandLowered, LectureID: lectureID}); err != nil {
+				s.log.Warn("classroom: telling the agent its hand is down", "err", err)
+			}
+		}
 	}
 	return nil
 }
