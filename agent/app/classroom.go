@@ -55,12 +55,21 @@ func (a *Agent) setLocks(locks []wire.ScreenLock, commandID, lectureID int64) {
 	a.locks = slices.Clone(locks)
 	err := a.applyLocksLocked()
 	a.lockMu.Unlock()
+	state := wire.ResultApplied
 	if err != nil {
 		a.log.Warn("screen lock failed", "err", err)
-		a.ack(commandID, lectureID, wire.ResultFailed, err)
+		state = wire.ResultFailed
+	}
+	if commandID == 0 {
+		// hello: a lock sent while this agent was away is carried out now;
+		// its command learns so (a result never goes back, so repeating
+		// this at every reconnection is harmless).
+		for _, k := range locks {
+			a.ack(k.CommandID, k.LectureID, state, err)
+		}
 		return
 	}
-	a.ack(commandID, lectureID, wire.ResultApplied, nil)
+	a.ack(commandID, lectureID, state, err)
 }
 
 // applyLocksLocked shows the newest live lock, or lifts it, and arms a
