@@ -183,4 +183,3 @@ func saveShot(t *testing.T, name string, img image.Image) {
 	defer f.Close()
 	_ = png.Encode(f, img)
 }
-
