@@ -21,6 +21,7 @@ if [ "$what" = all ] || [ "$what" = go ]; then
   go test -run '^$' -bench . -benchtime 2s ./server/api/ ./server/store/... ./server/signal/ ./server/payment/... \
     ./capture/ ./rtc/... ./input/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|goos|cpu)' | tee -a "$out"
   go test -run '^$' -bench ClassStart -benchtime 10x ./agent/app/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)' | tee -a "$out"
+  go test -run '^$' -bench LockHundred -benchtime 5x ./server/classroom/ 2>&1 | grep -E '^(Benchmark|ok|FAIL)' | tee -a "$out"
 fi
 
 if [ "$what" = all ] || [ "$what" = load ]; then

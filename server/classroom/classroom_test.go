@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // agent is a student's agent channel, as a test drives it.
 type agent struct {
-	t      *testing.T
+	t      testing.TB
 	conn   *websocket.Conn
 	events chan wire.AgentEvent
 	cancel context.CancelFunc
@@ -29,6 +29,10 @@ type agent struct {
 }
 
 func openAgent(t *testing.T, in *servertest.Instance, c *servertest.Client) *agent {
+	return openAgentB(t, in, c)
+}
+
+func openAgentB(t testing.TB, in *servertest.Instance, c *servertest.Client) *agent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	url := "ws" + strings.TrimPrefix(in.URL, "http") + "/api/v1/agent/channel"
@@ -40,6 +44,7 @@ func openAgent(t *testing.T, in *servertest.Instance, c *servertest.Client) *age
 	a := &agent{t: t, conn: conn, events: make(chan wire.AgentEvent, 64), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
+		defer close(a.events)
 		for {
 			_, b, err := conn.Read(ctx)
 			if err != nil {
@@ -53,6 +58,26 @@ func openAgent(t *testing.T, in *servertest.Instance, c *servertest.Client) *age
 	}()
 	t.Cleanup(a.close)
 	return a
+}
+
+// ackEverything answers every lock change and command as a quick agent
+// would: delivered, then applied.
+func (a *agent) ackEverything(lectureID int64) {
+	for ev := range a.events {
+		id := ev.CommandID
+		if ev.Command != nil {
+			id = ev.Command.ID
+		}
+		if id == 0 {
+			continue
+		}
+		for _, st := range []string{wire.ResultDelivered, wire.ResultApplied} {
+			b, _ := json.Marshal(wire.AgentReply{Type: wire.AgentAck, CommandID: id, LectureID: lectureID, State: st})
+			if a.conn.Write(context.Background(), websocket.MessageText, b) != nil {
+				return
+			}
+		}
+	}
 }
 
 func (a *agent) close() {
@@ -349,16 +374,20 @@ type stream struct {
 }
 
 func openStream(t *testing.T, in *servertest.Instance, c class) *stream {
+	return openStreamB(t, in, c.Prof, c.path)
+}
+
+func openStreamB(t testing.TB, in *servertest.Instance, prof *servertest.Client, path string) *stream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", in.URL+c.path+"/classroom/stream", nil)
-	req.Header.Set("Authorization", "Bearer "+c.Prof.Token)
+	req, _ := http.NewRequestWithContext(ctx, "GET", in.URL+path+"/classroom/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+prof.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		cancel()
 		t.Fatalf("classroom stream: %v %v", err, resp)
 	}
-	s := &stream{events: make(chan wire.ClassroomEvent, 64)}
+	s := &stream{events: make(chan wire.ClassroomEvent, 1024)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
