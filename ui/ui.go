@@ -96,6 +96,8 @@ type UI struct {
 
 	// Windows, created on first use and kept; rebuilt on a language switch.
 	status, signin, lectures, settings, about *window
+	messages                                  *window
+	seenMessages                              []int64 // notified already
 	banner                                    fyne.Window
 	bannerText                                *bannerView
 
@@ -220,6 +222,9 @@ func (u *UI) apply(s app.Status) {
 		}
 	}
 	u.liveChanged(s.Live)
+	if u.classroom() != nil {
+		u.messagesChanged(s)
+	}
 }
 
 // updateTray sets the tray icon and menu. fyne closes the tray's D-Bus
@@ -308,6 +313,9 @@ func (u *UI) fillTrayMenu() {
 			items = append(items, fyne.NewMenuItem(label, u.toggleMute))
 		}
 		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	if hand := u.handItem(s); hand != nil {
+		items = append(items, hand, fyne.NewMenuItemSeparator())
 	}
 	if s.Phase == app.SignedOut {
 		items = append(items, fyne.NewMenuItem(u.tr.T("menu.signin"), u.ShowSignIn))
