@@ -98,8 +98,24 @@ func (f FeedStream) Serve(w http.ResponseWriter, r *http.Request, id auth.Identi
 			continue
 		case <-beat.C:
 			fmt.Fprintf(w, ": keep-alive\n\n")
-		case b := <-changes:
+		case b, ok := <-changes:
+			if !ok {
+				return nil // fell behind and missed events: the browser reconnects and re-reads
+			}
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+			// A burst (100 students acknowledging a lock) goes out in one
+			// write.
+			for more := true; more; {
+				select {
+				case b, ok := <-changes:
+					if !ok {
+						return nil
+					}
+					fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+				default:
+					more = false
+				}
+			}
 		}
 		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		if err := rc.Flush(); err != nil {

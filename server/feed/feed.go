@@ -18,7 +18,8 @@ import (
 // Bus publishes payloads on topics and hands them to subscribers.
 type Bus interface {
 	Publish(ctx context.Context, topic string, payload []byte) error
-	// Subscribe returns a channel of payloads until ctx ends.
+	// Subscribe returns a channel of payloads; it is closed when ctx ends,
+	// or when the reader fell so far behind that it missed some.
 	Subscribe(ctx context.Context, topic string) <-chan []byte
 }
 
@@ -27,6 +28,12 @@ type Local struct {
 	mu   sync.Mutex
 	subs map[string]map[chan []byte]struct{}
 }
+
+// SubBuffer is how many payloads a reader may fall behind. A reader that
+// falls further behind has its channel closed: it has missed events, and
+// must re-read what it shows (a console's stream ends, the browser
+// reconnects and re-reads on hello), rather than show a wrong state.
+const SubBuffer = 256
 
 // NewLocal returns an empty in-process bus.
 func NewLocal() *Local { return &Local{subs: map[string]map[chan []byte]struct{}{}} }
@@ -44,6 +51,8 @@ func (l *Local) deliver(topic string, payload []byte) {
 		select {
 		case ch <- payload:
 		default: // a stuck browser must not hold up the publisher
+			delete(l.subs[topic], ch)
+			close(ch)
 		}
 	}
 }
@@ -62,7 +71,7 @@ func (l *Local) Subscribers(topic string) int {
 
 // subscribe calls onEmpty after the topic's last reader left.
 func (l *Local) subscribe(ctx context.Context, topic string, onEmpty func()) <-chan []byte {
-	ch := make(chan []byte, 64)
+	ch := make(chan []byte, SubBuffer)
 	l.mu.Lock()
 	if l.subs[topic] == nil {
 		l.subs[topic] = map[chan []byte]struct{}{}
@@ -72,7 +81,10 @@ func (l *Local) subscribe(ctx context.Context, topic string, onEmpty func()) <-c
 	go func() {
 		<-ctx.Done()
 		l.mu.Lock()
-		delete(l.subs[topic], ch)
+		if _, ok := l.subs[topic][ch]; ok {
+			delete(l.subs[topic], ch)
+			close(ch)
+		}
 		empty := len(l.subs[topic]) == 0
 		if empty {
 			delete(l.subs, topic)

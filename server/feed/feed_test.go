@@ -101,3 +101,31 @@ func TestRedisAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderThatFallsBehindIsToldSo: a reader that misses events gets its
+// channel closed (after what it had), never a silent gap.
+func TestReaderThatFallsBehindIsToldSo(t *testing.T) {
+	l := feed.NewLocal()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := l.Subscribe(ctx, "t")
+	for i := 0; i < feed.SubBuffer+10; i++ {
+		_ = l.Publish(ctx, "t", []byte{byte(i)})
+	}
+	n := 0
+	for range ch {
+		n++
+	}
+	if n != feed.SubBuffer {
+		t.Fatalf("read %d payloads before the close, want %d", n, feed.SubBuffer)
+	}
+	if l.Subscribers("t") != 0 {
+		t.Fatal("the dropped reader is still subscribed")
+	}
+	// A reader that keeps up is not affected.
+	ok := l.Subscribe(ctx, "t")
+	_ = l.Publish(ctx, "t", []byte("x"))
+	if b := <-ok; string(b) != "x" {
+		t.Fatalf("got %q", b)
+	}
+}

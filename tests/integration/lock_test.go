@@ -79,9 +79,12 @@ func TestLockWithRealAgent(t *testing.T) {
 	waitText(t, typed, "before\n")
 
 	var cmd wire.Command
+	sent := time.Now()
 	c.Prof.Must(http.StatusCreated, "POST", path+"/commands", wire.CommandRequest{Kind: wire.CommandLock, Text: "Eyes on me"}, &cmd)
-	waitApplied(t, c, path, cmd.ID)
 	img := waitScreen(t, d, true)
+	t.Logf("lock: POST to the screen covered %v", time.Since(sent).Round(time.Millisecond))
+	waitApplied(t, c, path, cmd.ID)
+	t.Logf("lock: POST to applied %v", time.Since(sent).Round(time.Millisecond))
 	saveShot(t, "agent-lock-two-monitors.png", img)
 	for _, p := range []image.Point{{20, 20}, {620, 460}, {660, 20}, {1260, 460}} {
 		if img.RGBAAt(p.X, p.Y) != lockBlue {
@@ -98,13 +101,17 @@ func TestLockWithRealAgent(t *testing.T) {
 	// locked again before anything else.
 	agent.Kill()
 	waitScreen(t, d, false)
+	restarted := time.Now()
 	start()
 	waitScreen(t, d, true)
+	t.Logf("restart while locked: agent start to the screen covered %v", time.Since(restarted).Round(time.Millisecond))
 
 	var unlock wire.Command
+	sent = time.Now()
 	c.Prof.Must(http.StatusCreated, "POST", path+"/commands", wire.CommandRequest{Kind: wire.CommandUnlock}, &unlock)
-	waitApplied(t, c, path, unlock.ID)
 	waitScreen(t, d, false)
+	t.Logf("unlock: POST to the screen released %v", time.Since(sent).Round(time.Millisecond))
+	waitApplied(t, c, path, unlock.ID)
 	typeText("after")
 	waitText(t, typed, "before\nafter\n")
 }
