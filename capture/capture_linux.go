@@ -37,6 +37,7 @@ type xconn struct {
 	segID     int
 	segData   []byte
 	segBroken bool
+	lock      underLock // the desktop under a classroom lock
 }
 
 // New checks the session (Wayland is refused with ErrWayland) and connects to
@@ -206,6 +207,18 @@ func (c *Capturer) CaptureInto(dst *image.RGBA) (*image.RGBA, error) {
 			c.dropIfBroken(err)
 		}
 		return nil, err
+	}
+	if locks := x.lockWindows(); len(locks) > 0 {
+		img, ok, err := x.grabUnderLock(r, dst, locks)
+		if err != nil {
+			c.dropIfBroken(err)
+			return nil, err
+		}
+		if ok {
+			return img, nil
+		}
+	} else if len(x.lock.redirected) > 0 {
+		x.releaseUnderLock()
 	}
 	img, err := x.grab(r, dst)
 	if err != nil {

@@ -234,7 +234,35 @@ func (s *Screen) cover(spec Spec) error {
 			return fmt.Errorf("lockscreen: showing the lock: %w", err)
 		}
 	}
+	s.announce()
 	return nil
+}
+
+// lockProperty is capture.LockProperty: set on the root window to the
+// lock's windows, so the agent's capture shows the professor the desktop
+// under the lock rather than the lock (TestCaptureSeesUnderTheLock).
+const lockProperty = "_DIDACTO_SCREEN_LOCK"
+
+func (s *Screen) propertyAtom() xproto.Atom {
+	a, err := xproto.InternAtom(s.conn, false, uint16(len(lockProperty)), lockProperty).Reply()
+	if err != nil {
+		return 0
+	}
+	return a.Atom
+}
+
+// announce lists the lock's windows on the root window.
+func (s *Screen) announce() {
+	atom := s.propertyAtom()
+	if atom == 0 {
+		return
+	}
+	ids := make([]byte, 0, 4*len(s.wins))
+	for _, w := range s.wins {
+		v := uint32(w.win)
+		ids = append(ids, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+	}
+	xproto.ChangeProperty(s.conn, xproto.PropModeReplace, s.root, atom, xproto.AtomWindow, 32, uint32(len(s.wins)), ids)
 }
 
 func (s *Screen) window(spec Spec, r image.Rectangle, depth byte) (lockWindow, error) {
@@ -354,6 +382,9 @@ func (s *Screen) lift() {
 	if len(s.wins) > 0 {
 		xproto.UngrabKeyboard(s.conn, xproto.TimeCurrentTime)
 		xproto.UngrabPointer(s.conn, xproto.TimeCurrentTime)
+		if atom := s.propertyAtom(); atom != 0 {
+			xproto.DeleteProperty(s.conn, s.root, atom)
+		}
 	}
 	for _, w := range s.wins {
 		xproto.DestroyWindow(s.conn, w.win)

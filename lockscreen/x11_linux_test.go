@@ -5,6 +5,7 @@ package lockscreen
 import (
 	"context"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
@@ -12,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
 
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/testenv"
@@ -77,7 +81,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	if err := s.Show(spec); err != nil {
 		t.Fatal(err)
 	}
-	img := grab(t, d)
+	img := screenshot(t, d)
 	shot(t, "lock-two-monitors.png", img)
 	for _, mon := range []image.Rectangle{image.Rect(0, 0, 640, 480), image.Rect(640, 0, 1280, 480)} {
 		bg, text, sumX := 0, 0, 0
@@ -102,6 +106,16 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 		}
 	}
 
+	// The agent's capture sees the desktop under the lock: the xterm
+	// (white) where it is, black where no window is.
+	seen := grab(t, d)
+	shot(t, "lock-thumbnail-under-the-lock.png", seen)
+	if c := seen.RGBAAt(40, 40); c == lockBackground || c.R < 0xe0 {
+		t.Errorf("the capture under the lock shows %v where the xterm is", c)
+	}
+	if c := seen.RGBAAt(600, 400); c != (color.RGBA{0, 0, 0, 0xff}) {
+		t.Errorf("the capture under the lock shows %v where no window is", c)
+	}
 	typeAndClick("during")
 	time.Sleep(300 * time.Millisecond)
 	if b, _ := os.ReadFile(out); string(b) != "before\n" {
@@ -113,7 +127,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	// Another window raised over the lock goes under it again.
 	run(xdotool, "windowraise", termID)
 	time.Sleep(2 * keepEvery)
-	if c := grab(t, d).RGBAAt(5, 470); c != lockBackground {
+	if c := screenshot(t, d).RGBAAt(5, 470); c != lockBackground {
 		t.Errorf("after another window was raised, the lock's corner is %v", c)
 	}
 
@@ -121,7 +135,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	if err := s.Show(&Spec{Blank: true}); err != nil {
 		t.Fatal(err)
 	}
-	if c := grab(t, d).RGBAAt(1000, 200); c != blankColour {
+	if c := screenshot(t, d).RGBAAt(1000, 200); c != blankColour {
 		t.Errorf("blank screen at 1000,200 = %v", c)
 	}
 
@@ -132,6 +146,14 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	waitFile(t, out, "before\nafter\n")
 	if n := strings.Count(ep.Output(), "ButtonPress"); n <= clicks {
 		t.Fatalf("no click reached the window after the unlock:\n%s", ep.Output())
+	}
+}
+
+// TestPropertyNameMatchesCapture: the capture finds the lock by the
+// property this package sets.
+func TestPropertyNameMatchesCapture(t *testing.T) {
+	if lockProperty != capture.LockProperty {
+		t.Fatalf("lockscreen sets %q, capture reads %q", lockProperty, capture.LockProperty)
 	}
 }
 
@@ -156,6 +178,30 @@ func TestRenderKorean(t *testing.T) {
 	}
 }
 
+// screenshot is what the student sees: the root window's pixels, read
+// straight from the X server (not through the capture package, which
+// looks under the lock).
+func screenshot(t *testing.T, d *testenv.Display) *image.RGBA {
+	t.Helper()
+	conn, err := xgb.NewConnDisplay(d.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	scr := xproto.Setup(conn).DefaultScreen(conn)
+	w, h := int(scr.WidthInPixels), int(scr.HeightInPixels)
+	rep, err := xproto.GetImage(conn, xproto.ImageFormatZPixmap, xproto.Drawable(scr.Root), 0, 0, uint16(w), uint16(h), 0xffffffff).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i+3 < len(rep.Data) && i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = rep.Data[i+2], rep.Data[i+1], rep.Data[i], 0xff
+	}
+	return img
+}
+
+// grab is what the agent's capture sends the professor.
 func grab(t *testing.T, d *testenv.Display) *image.RGBA {
 	t.Helper()
 	c, err := capture.New(capture.Options{Screen: capture.AllScreens, Getenv: func(k string) string {
