@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jezek/xgb"
-	"github.com/jezek/xgb/xproto"
-
 	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/testenv"
 )
@@ -81,7 +78,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	if err := s.Show(spec); err != nil {
 		t.Fatal(err)
 	}
-	img := screenshot(t, d)
+	img := d.RootImage(t)
 	shot(t, "lock-two-monitors.png", img)
 	for _, mon := range []image.Rectangle{image.Rect(0, 0, 640, 480), image.Rect(640, 0, 1280, 480)} {
 		bg, text, sumX := 0, 0, 0
@@ -127,7 +124,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	// Another window raised over the lock goes under it again.
 	run(xdotool, "windowraise", termID)
 	time.Sleep(2 * keepEvery)
-	if c := screenshot(t, d).RGBAAt(5, 470); c != lockBackground {
+	if c := d.RootImage(t).RGBAAt(5, 470); c != lockBackground {
 		t.Errorf("after another window was raised, the lock's corner is %v", c)
 	}
 
@@ -135,7 +132,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	if err := s.Show(&Spec{Blank: true}); err != nil {
 		t.Fatal(err)
 	}
-	if c := screenshot(t, d).RGBAAt(1000, 200); c != blankColour {
+	if c := d.RootImage(t).RGBAAt(1000, 200); c != blankColour {
 		t.Errorf("blank screen at 1000,200 = %v", c)
 	}
 
@@ -176,29 +173,6 @@ func TestRenderKorean(t *testing.T) {
 	if n := len(wrap(strings.Repeat("word ", 200), 48)); n != 6 {
 		t.Fatalf("a long message wraps into %d lines, want 6 at most", n)
 	}
-}
-
-// screenshot is what the student sees: the root window's pixels, read
-// straight from the X server (not through the capture package, which
-// looks under the lock).
-func screenshot(t *testing.T, d *testenv.Display) *image.RGBA {
-	t.Helper()
-	conn, err := xgb.NewConnDisplay(d.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	scr := xproto.Setup(conn).DefaultScreen(conn)
-	w, h := int(scr.WidthInPixels), int(scr.HeightInPixels)
-	rep, err := xproto.GetImage(conn, xproto.ImageFormatZPixmap, xproto.Drawable(scr.Root), 0, 0, uint16(w), uint16(h), 0xffffffff).Reply()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i+3 < len(rep.Data) && i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = rep.Data[i+2], rep.Data[i+1], rep.Data[i], 0xff
-	}
-	return img
 }
 
 // grab is what the agent's capture sends the professor.

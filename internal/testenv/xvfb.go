@@ -3,11 +3,15 @@ package testenv
 import (
 	"bufio"
 	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
 )
 
 // Display is a throwaway Xvfb X server.
@@ -69,3 +73,26 @@ func StartXvfb(tb testing.TB, screen string) *Display {
 
 // String is the display name.
 func (d *Display) String() string { return fmt.Sprint(d.Name) }
+
+// RootImage is what the person at the display sees: the root window's
+// pixels read straight from the X server (the agent's capture may show
+// something else, e.g. the desktop under a classroom lock).
+func (d *Display) RootImage(tb testing.TB) *image.RGBA {
+	tb.Helper()
+	conn, err := xgb.NewConnDisplay(d.Name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	scr := xproto.Setup(conn).DefaultScreen(conn)
+	w, h := int(scr.WidthInPixels), int(scr.HeightInPixels)
+	rep, err := xproto.GetImage(conn, xproto.ImageFormatZPixmap, xproto.Drawable(scr.Root), 0, 0, uint16(w), uint16(h), 0xffffffff).Reply()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i+3 < len(rep.Data) && i < len(img.Pix); i += 4 { // LSB-first BGRX, as Xvfb
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = rep.Data[i+2], rep.Data[i+1], rep.Data[i], 0xff
+	}
+	return img
+}

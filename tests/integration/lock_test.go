@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/didacto/didacto/capture"
 	"github.com/didacto/didacto/internal/testenv"
 	"github.com/didacto/didacto/server/servertest"
 	"github.com/didacto/didacto/wire"
@@ -91,6 +90,22 @@ func TestLockWithRealAgent(t *testing.T) {
 			t.Errorf("at %v the screen is %v, not the lock", p, img.RGBAAt(p.X, p.Y))
 		}
 	}
+	// The professor's thumbnail shows the desktop under the lock (the
+	// white xterm on black), not the lock.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var snap wire.MonitorSnapshot
+		c.Prof.Must(http.StatusOK, "GET", path+"/monitor", nil, &snap)
+		if tile := snap.Tiles[0]; tile.CapturedAt != nil && tile.CapturedAt.After(sent.Add(300*time.Millisecond)) {
+			m := meanColor(t, c.Prof.Must(http.StatusOK, "GET", tile.FrameURL, nil, nil).Body)
+			if m[2]-m[0] > 20 {
+				t.Fatalf("the thumbnail under the lock is bluish %v: it shows the lock", m)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no thumbnail after the lock")
+		}
+	}
 	typeText("during")
 	time.Sleep(300 * time.Millisecond)
 	if b, _ := os.ReadFile(typed); string(b) != "before\n" {
@@ -144,21 +159,9 @@ func waitApplied(t *testing.T, c servertest.Class, path string, id int64) {
 // waitScreen waits until the display shows the lock (or does not).
 func waitScreen(t *testing.T, d *testenv.Display, locked bool) *image.RGBA {
 	t.Helper()
-	cap, err := capture.New(capture.Options{Screen: capture.AllScreens, Getenv: func(k string) string {
-		if k == "DISPLAY" {
-			return d.Name
-		}
-		return ""
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cap.Close()
 	var img *image.RGBA
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if img, err = cap.Capture(); err != nil {
-			t.Fatal(err)
-		}
+		img = d.RootImage(t)
 		if (img.RGBAAt(1000, 300) == lockBlue) == locked {
 			return img
 		}
