@@ -34,7 +34,10 @@ export function classroom(ctx, id, { grid, tiles, active }) {
     cmdButton('message', 'secondary', () => openDialog('message')),
     cmdButton('open_url', 'secondary', () => openDialog('open_url')),
   ];
-  const handsCount = h('span', { id: 'hands-count', class: 'hands-count', role: 'status', hidden: true });
+  // The counter: a hand and the number; its words for screen readers.
+  const handsNum = h('span', { class: 'num' });
+  const handsCount = h('span', { id: 'hands-count', class: 'hands-count ico ico-hand', role: 'status', hidden: true },
+    h('span', { class: 'visually-hidden' }, t('cls.hands')), ' ', handsNum);
   const toolbar = h('div', { class: 'toolbar classroom', id: 'classroom-bar', role: 'toolbar', 'aria-label': t('cls.toolbar') },
     h('span', { class: 'group' }, selAll, selClear, selCount),
     h('span', { class: 'group commands' }, target, buttons),
@@ -59,7 +62,7 @@ export function classroom(ctx, id, { grid, tiles, active }) {
       b.setAttribute('aria-label', label);
     }
     handsCount.hidden = raised === 0;
-    handsCount.textContent = t('cls.hands', { n: raised });
+    handsNum.textContent = String(raised);
     handsCount.title = t('cls.hands.title', { n: raised });
   };
 
@@ -99,10 +102,10 @@ export function classroom(ctx, id, { grid, tiles, active }) {
     const sid = tile.data.student_id;
     const name = () => tile.data.name;
     const box = h('input', { type: 'checkbox', class: 'select', 'aria-label': t('cls.select', { name: name() }) });
-    const lockMark = h('span', { class: 'lockmark', hidden: true });
+    const lockMark = h('span', { class: 'lockmark ico ico-lock', hidden: true });
     const lower = h('button', { type: 'button', class: 'small secondary lower', 'aria-label': t('cls.lower.label', { name: name() }),
       onclick: () => lowerHand(sid) }, t('cls.lower'));
-    const hand = h('span', { class: 'hand', hidden: true }, h('span', { class: 'hand-mark' }, t('cls.hand')), lower);
+    const hand = h('span', { class: 'hand', hidden: true }, h('span', { class: 'hand-mark ico ico-hand' }, t('cls.hand')), lower);
     const result = h('span', { class: 'result', hidden: true });
     const reply = h('p', { class: 'reply', hidden: true });
     const row = h('div', { class: 'tile-class', hidden: true }, lockMark, hand, result, reply);
