@@ -2,6 +2,7 @@
 // stream (a snapshot first, and again after each reconnect). Only tiles in
 // view load their frames, so a class of 100 stays cheap.
 import { h } from '../dom.js';
+import { classroom } from './classroom.js';
 
 // An unchanged screen is confirmed by a keep-alive every third interval
 // (6 s while watched): a picture older than that plus slack may be out of date.
@@ -17,9 +18,10 @@ const focusRenewMs = 5000;
 export async function view(ctx) {
   const { t } = ctx;
   const id = ctx.params[0];
-  const [lecture, snap] = await Promise.all([
+  const [lecture, snap, classState] = await Promise.all([
     ctx.api('GET', `/lectures/${id}`),
     ctx.api('GET', `/lectures/${id}/monitor`),
+    ctx.api('GET', `/lectures/${id}/classroom`),
   ]);
   let offset = Date.parse(snap.server_now) - Date.now(); // server clock minus ours
   const tiles = new Map();
@@ -27,6 +29,8 @@ export async function view(ctx) {
   const count = h('p', { id: 'mon-count', class: 'muted', 'aria-live': 'polite' });
   const status = h('p', { id: 'mon-status', class: 'warn', hidden: true, role: 'status' });
   const empty = h('p', { class: 'muted', id: 'mon-empty', hidden: true }, t('mon.empty'));
+  // Classroom controls: selection, commands, results, locks, hands.
+  const cls = classroom(ctx, id, { grid, tiles, active: lecture.active });
 
   const saved = Number(localStorage.getItem(sizeKey)) || 240;
   const slider = h('input', { type: 'range', id: 'tile-size', min: 120, max: 560, step: 20, value: saved });
@@ -111,6 +115,7 @@ export async function view(ctx) {
           title: t('mon.enlarge'), onclick: () => enlarge(tile) }, '⤢')));
     img.addEventListener('load', () => { el.classList.add('has-frame'); });
     const tile = { data: d, el, img, badge, seen, visible: false, painted: {} };
+    cls.attach(tile);
     observer.observe(el);
     return tile;
   };
@@ -150,6 +155,7 @@ export async function view(ctx) {
     const text = t('mon.count', { online, total: tiles.size });
     if (count.textContent !== text) count.textContent = text;
     empty.hidden = tiles.size > 0;
+    cls.paintToolbar();
   };
 
   const upsert = (d) => {
@@ -173,12 +179,13 @@ export async function view(ctx) {
     const seen = new Set();
     for (const d of s.tiles) { seen.add(d.student_id); upsert(d); }
     for (const [sid, tile] of tiles) {
-      if (!seen.has(sid)) { observer.unobserve(tile.el); tile.el.remove(); tiles.delete(sid); }
+      if (!seen.has(sid)) { observer.unobserve(tile.el); tile.el.remove(); tiles.delete(sid); cls.detach(sid); }
     }
     paintAll();
   };
   sortedByName(snap.tiles).forEach(upsert);
   paintAll();
+  cls.start(classState);
 
   // Live updates: SSE; a snapshot again after every reconnect; polling only
   // while the stream cannot be opened at all.
@@ -215,6 +222,7 @@ export async function view(ctx) {
   sendFocus();
   ctx.onLeave(() => {
     es.close();
+    cls.stop();
     clearInterval(clock);
     clearInterval(focusTimer);
     clearTimeout(sizeTimer);
@@ -238,7 +246,7 @@ export async function view(ctx) {
           ctx.app.render();
         } catch (e) { ctx.app.fail(e); }
       } }, t('lecture.activate'))),
-    status, empty, grid, dialog);
+    cls.toolbar, status, empty, grid, dialog, cls.dialog);
 }
 
 function sortedByName(list) { return [...list].sort((a, b) => a.name.localeCompare(b.name)); }
