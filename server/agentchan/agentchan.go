@@ -204,7 +204,6 @@ func (h *Hub) remove(studentID int64, ch *agentConn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.conns[studentID], ch)
-	h.open.Done()
 	if len(h.conns[studentID]) == 0 {
 		delete(h.conns, studentID)
 		return true
@@ -229,6 +228,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, err)
 		return
 	}
+	// Close waits for this, so the presence report and the last replies
+	// are written before the server closes its store.
+	defer h.open.Done()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
 	if err != nil {
 		h.remove(id.UserID, ch)
