@@ -6,7 +6,6 @@ import (
 	"context"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +78,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := d.RootImage(t)
-	shot(t, "lock-two-monitors.png", img)
+	testenv.Shot(t, "lock-two-monitors.png", img)
 	for _, mon := range []image.Rectangle{image.Rect(0, 0, 640, 480), image.Rect(640, 0, 1280, 480)} {
 		bg, text, sumX := 0, 0, 0
 		for y := mon.Min.Y; y < mon.Max.Y; y += 2 {
@@ -106,7 +105,7 @@ func TestLockCoversBothMonitorsAndHoldsInput(t *testing.T) {
 	// The agent's capture sees the desktop under the lock: the xterm
 	// (white) where it is, black where no window is.
 	seen := grab(t, d)
-	shot(t, "lock-thumbnail-under-the-lock.png", seen)
+	testenv.Shot(t, "lock-thumbnail-under-the-lock.png", seen)
 	if c := seen.RGBAAt(40, 40); c == lockBackground || c.R < 0xe0 {
 		t.Errorf("the capture under the lock shows %v where the xterm is", c)
 	}
@@ -158,7 +157,7 @@ func TestPropertyNameMatchesCapture(t *testing.T) {
 // Hangul is found), and long messages wrap.
 func TestRenderKorean(t *testing.T) {
 	img := Render(Spec{Title: "네트워크 실습", Message: strings.Repeat("화면을 봐 주세요 ", 20), Professor: "김 교수", Lang: "ko"}, image.Pt(960, 540))
-	shot(t, "lock-korean.png", img)
+	testenv.Shot(t, "lock-korean.png", img)
 	lit := 0
 	for y := 0; y < 540; y++ {
 		for x := 0; x < 960; x++ {
@@ -193,20 +192,6 @@ func grab(t *testing.T, d *testenv.Display) *image.RGBA {
 		t.Fatal(err)
 	}
 	return img
-}
-
-// shot saves a picture when DIDACTO_SCREENSHOTS names a folder.
-func shot(t *testing.T, name string, img image.Image) {
-	dir := os.Getenv("DIDACTO_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	f, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_ = png.Encode(f, img)
 }
 
 func waitFile(t *testing.T, path, want string) {

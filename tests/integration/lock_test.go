@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,7 +83,7 @@ func TestLockWithRealAgent(t *testing.T) {
 	t.Logf("lock: POST to the screen covered %v", time.Since(sent).Round(time.Millisecond))
 	waitApplied(t, c, path, cmd.ID)
 	t.Logf("lock: POST to applied %v", time.Since(sent).Round(time.Millisecond))
-	saveShot(t, "agent-lock-two-monitors.png", img)
+	testenv.Shot(t, "agent-lock-two-monitors.png", img)
 	for _, p := range []image.Point{{20, 20}, {620, 460}, {660, 20}, {1260, 460}} {
 		if img.RGBAAt(p.X, p.Y) != lockBlue {
 			t.Errorf("at %v the screen is %v, not the lock", p, img.RGBAAt(p.X, p.Y))
@@ -179,17 +178,4 @@ func waitText(t *testing.T, path, want string) {
 		}
 	}
 	t.Fatalf("typed %q, want %q", got, want)
-}
-
-func saveShot(t *testing.T, name string, img image.Image) {
-	dir := os.Getenv("DIDACTO_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	f, err := os.Create(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_ = png.Encode(f, img)
 }
